@@ -1,0 +1,87 @@
+// aisstream.io JSON text frames → Message.
+//
+// Conversion rules (also in README "aisstream.io messages"):
+// - Converted: PositionReport (1/2/3), BaseStationReport (4), ShipStaticData (5),
+//   StandardSearchAndRescueAircraftReport (9), StandardClassBPositionReport (18),
+//   ExtendedClassBPositionReport (19), AidsToNavigationReport (21), StaticDataReport (24 A/B),
+//   LongRangeAisBroadcastMessage (27).
+// - Skipped with a reason (status `skipped`, not an error): SubscriptionConfirmation, every
+//   other message type (binary, safety text, interrogation, …) and unknown types.
+// - `{"error": "..."}` frames from the service → status `service_error` with its text.
+// - Rejected (`invalid`): MMSI 0 or above 999'999'999; latitude outside ±90 or longitude
+//   outside ±180 other than the "not available" 91 / 181; a type-24 frame with neither part valid.
+// - Nulled (message kept): heading outside 0..359, SOG/COG out of range, ROT −128, ETA with
+//   an impossible date, IMO outside 1'000'000..9'999'999, all-zero dimensions, empty strings.
+// - Time: MetaData.time_utc (Go's time.String(): "2006-01-02 15:04:05.999999999 -0700 MST",
+//   0–9 fractional digits) → ms UTC, truncated. Absent → the `received_ms` argument;
+//   present but malformed → `malformed`.
+#pragma once
+
+#include <aistrack/message.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace aistrack::aisstream {
+
+/// Outcome of converting one frame.
+enum class Status : std::uint8_t {
+  ok,             ///< `message` is set
+  skipped,        ///< well-formed but not something we track (reason says which type)
+  malformed,      ///< not JSON, or JSON without the envelope's required fields
+  invalid,        ///< well-formed but impossible values (reason says which)
+  service_error,  ///< the service sent {"error": "..."}; reason holds its text
+};
+
+/// "ok", "skipped", "malformed", "invalid" or "service_error".
+std::string_view to_string(Status status) noexcept;
+
+/// Result of Parser::parse; `reason` is empty when status is ok.
+struct Result {
+  Status status = Status::malformed;
+  std::optional<Message> message;
+  std::string reason;
+};
+
+/// Counts of every outcome since construction, for /health and /metrics.
+struct Counters {
+  std::uint64_t ok = 0;
+  std::uint64_t skipped = 0;
+  std::uint64_t malformed = 0;
+  std::uint64_t invalid = 0;
+  std::uint64_t service_error = 0;
+};
+
+/// Reusable converter; keeps its JSON memory between frames so steady-state parsing
+/// does not allocate. Not thread-safe: use one Parser per thread.
+class Parser {
+ public:
+  Parser();
+  ~Parser();
+  Parser(Parser&&) noexcept;
+  Parser& operator=(Parser&&) noexcept;
+  Parser(const Parser&) = delete;
+  Parser& operator=(const Parser&) = delete;
+
+  /// Converts one text frame; `received_ms` (ms UTC) is used when the frame has no time. Never throws on
+  /// input.
+  Result parse(std::string_view frame, TimeMs received_ms);
+
+  /// Outcome counts of every parse() so far.
+  [[nodiscard]] const Counters& counters() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// One-shot convenience around Parser (allocates; prefer a Parser in loops).
+Result parse(std::string_view frame, TimeMs received_ms);
+
+/// Parses Go's time.String() form ("2023-10-15 09:51:08.143077274 +0000 UTC") → ms UTC.
+std::optional<TimeMs> parse_go_time(std::string_view text) noexcept;
+
+}  // namespace aistrack::aisstream

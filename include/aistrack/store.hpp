@@ -1,0 +1,108 @@
+// Store: every position in one SQLite file (WAL, batched writes, versioned schema).
+#pragma once
+
+#include <aistrack/message.hpp>
+#include <aistrack/tracker.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace aistrack {
+
+/// Environment errors of the Store (cannot open, disk full, newer schema …); what() says what to fix.
+class StoreError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// Store settings.
+struct StoreConfig {
+  std::string path = "aistrack.db";  ///< SQLite file; created with its directory's permissions
+  std::size_t batch_rows =
+      10'000;              ///< commit when this many rows are pending (bursts; live feeds hit batch_ms first)
+  TimeMs batch_ms = 1000;  ///< … or when the oldest pending row has waited this long (see poll())
+  bool keep_raw = false;   ///< archive every raw message (see docs/STORE.md for the disk cost)
+  bool synchronous_full =
+      false;  ///< fsync every commit (survives power loss, slower); default survives process crashes
+  std::size_t max_pending_rows =
+      200'000;  ///< bound on rows held while commits fail; the oldest are dropped beyond it
+  std::size_t cache_mib =
+      64;  ///< SQLite page cache of the writer, MiB (index pages stay hot between batches)
+  TimeMs busy_timeout_ms = 5000;  ///< how long a statement waits for another connection's lock before failing
+};
+
+/// Counters for /health and /metrics.
+struct StoreStats {
+  std::uint64_t positions_written = 0;
+  std::uint64_t raw_written = 0;
+  std::uint64_t vessels_written = 0;
+  std::uint64_t commits = 0;
+  std::uint64_t commit_failures = 0;
+  std::uint64_t dropped_rows = 0;  ///< rows lost: over max_pending_rows, or unstorable (NaN position)
+  std::uint64_t purged_rows = 0;
+  std::size_t pending_rows = 0;
+  std::string last_error;  ///< empty when the last commit succeeded
+};
+
+/// SQLite-backed store. The schema is created and migrated by `PRAGMA user_version`.
+///
+/// Thread-safety: writers (add_*, upsert_vessel, poll, flush, purge_step) must be called
+/// from one thread at a time. Queries (latest, track, vessels, stats) may be called from
+/// any thread, concurrently with writers: they use their own read connection, serialised
+/// internally, and see only committed data.
+class Store {
+ public:
+  /// Schema version this build writes; a newer file is refused.
+  static constexpr int kSchemaVersion = 1;
+
+  /// Opens (creating or migrating) the database; throws StoreError naming the path and the cause.
+  explicit Store(StoreConfig config);
+  /// Flushes pending rows (errors are swallowed: call flush() first to see them).
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  /// Queues one position; commits when batch_rows are pending.
+  void add_position(Mmsi mmsi, const PositionFix& fix);
+  /// Queues the vessel's static data and last position; one row per MMSI per batch.
+  void upsert_vessel(const VesselState& vessel);
+  /// Queues a raw message (no-op unless keep_raw); `received_ms` is ms UTC, `mmsi` 0 when unknown.
+  void add_raw(TimeMs received_ms, Source source, Mmsi mmsi, std::string_view payload);
+
+  /// Commits when rows have been pending for batch_ms as seen by successive calls; returns true if it
+  /// committed.
+  bool poll(TimeMs now_ms);
+  /// Commits everything pending now; throws StoreError (rows stay pending) if SQLite fails.
+  void flush();
+
+  /// Last known state of a vessel from the vessels table (committed data only).
+  [[nodiscard]] std::optional<VesselState> latest(Mmsi mmsi) const;
+  /// Positions of `mmsi` with from_ms <= ts_ms <= to_ms, oldest first, at most `limit`.
+  [[nodiscard]] std::vector<PositionFix> track(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms,
+                                               std::size_t limit) const;
+  /// Every vessel in the vessels table, oldest last_seen first (the order Tracker::restore wants).
+  [[nodiscard]] std::vector<VesselState> vessels() const;
+
+  /// Deletes at most `max_rows` positions/raw rows older than `cutoff_ms`; returns rows deleted (0 = done).
+  std::size_t purge_step(TimeMs cutoff_ms, std::size_t max_rows = 1000);
+
+  /// Counters and the last error.
+  [[nodiscard]] StoreStats stats() const;
+  /// The file's schema version (PRAGMA user_version).
+  [[nodiscard]] int schema_version() const;
+  /// Result of PRAGMA quick_check: "ok" or SQLite's complaint.
+  [[nodiscard]] std::string check() const;
+  /// Path of the database file.
+  [[nodiscard]] const std::string& path() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace aistrack

@@ -1,0 +1,142 @@
+#include "http_server.hpp"
+
+#include "app.hpp"
+#include "log.hpp"
+#include "routes.hpp"
+
+#include <sys/resource.h>
+
+#include <websocketpp/config/asio_no_tls.hpp>
+#include <websocketpp/server.hpp>
+
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <thread>
+#include <vector>
+
+namespace aistrack::server {
+namespace {
+
+using WsServer = websocketpp::server<websocketpp::config::asio>;
+constexpr auto kTickInterval = std::chrono::milliseconds(100);
+constexpr std::size_t kMaxHttpBodyBytes = 64 * 1024;
+
+TimeMs now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// websocketpp's accept loop spins when file descriptors run out (see DEPENDENCIES.md):
+// raise the soft limit to the hard one so that takes far more clients.
+void raise_fd_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+}  // namespace
+
+int run_server(const ServerConfig& config) {
+  raise_fd_limit();
+  App app(config, now_ms());
+  Api api(app);
+
+  asio::io_context io;
+  WsServer http;
+  http.clear_access_channels(websocketpp::log::alevel::all);
+  http.clear_error_channels(websocketpp::log::elevel::all);
+  http.set_error_channels(websocketpp::log::elevel::fatal);
+  http.init_asio(&io);
+  http.set_reuse_addr(true);
+  http.set_max_http_body_size(kMaxHttpBodyBytes);
+  // Live WebSocket push is a later feature; until then upgrades are refused rather than left open.
+  http.set_validate_handler([](websocketpp::connection_hdl) { return false; });
+  http.set_http_handler([&](websocketpp::connection_hdl hdl) {
+    const auto con = http.get_con_from_hdl(hdl);
+    const Request req{con->get_request().get_method(), con->get_resource()};
+    Response res;
+    try {
+      res = api.handle(req, now_ms());
+    } catch (const std::exception& e) {
+      log(LogLevel::error, "{} {}: {}", req.method, req.target, e.what());
+      res = Response{
+          500, "application/json", R"({"error":{"code":"internal","message":"internal error"}})", {}};
+    }
+    con->set_status(static_cast<websocketpp::http::status_code::value>(res.status));
+    con->replace_header("Content-Type", res.content_type);
+    // websocketpp closes the connection after each response but does not say so.
+    con->replace_header("Connection", "close");
+    con->replace_header("Cache-Control", "no-store");
+    for (const auto& [k, v] : res.headers) con->replace_header(k, v);
+    con->set_body(req.method == "HEAD" ? std::string() : std::move(res.body));
+    log(LogLevel::debug, "{} {} → {}", req.method, req.target, res.status);
+  });
+
+  std::error_code ec;
+  const auto address = asio::ip::make_address(config.http_bind, ec);
+  if (ec) {
+    log(LogLevel::error, "HTTP_BIND='{}' is not an IP address", config.http_bind);
+    return 2;
+  }
+  http.listen(asio::ip::tcp::endpoint(address, static_cast<unsigned short>(config.http_port)), ec);
+  if (ec) {
+    log(LogLevel::error, "cannot listen on {}:{}: {} (is another server using the port? set HTTP_PORT)",
+        config.http_bind, config.http_port, ec.message());
+    return 1;
+  }
+  http.start_accept(ec);
+  if (ec) {
+    log(LogLevel::error, "cannot accept on {}:{}: {}", config.http_bind, config.http_port, ec.message());
+    return 1;
+  }
+  log(LogLevel::info, "listening on http://{}:{} (source: {})", config.http_bind, config.http_port,
+      app.source_kind());
+
+  // All ingest work runs in this one timer chain, so App::tick never runs concurrently with itself.
+  asio::steady_timer timer(io);
+  std::function<void()> arm = [&] {
+    timer.expires_after(kTickInterval);
+    timer.async_wait([&](const std::error_code& wait_ec) {
+      if (wait_ec) return;
+      try {
+        app.tick(now_ms());
+      } catch (const std::exception& e) {
+        log(LogLevel::error, "ingest: {}", e.what());
+      }
+      arm();
+    });
+  };
+  arm();
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const std::error_code& sig_ec, int sig) {
+    if (sig_ec) return;
+    log(LogLevel::info, "{} received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    std::error_code e1;
+    http.stop_listening(e1);
+    timer.cancel();
+    io.stop();
+  });
+
+  std::vector<std::thread> threads;
+  for (int i = 1; i < config.http_threads; ++i) threads.emplace_back([&] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+
+  try {
+    app.shutdown();
+  } catch (const StoreError& e) {
+    log(LogLevel::error, "final flush failed: {}", e.what());
+    return 1;
+  }
+  log(LogLevel::info, "store flushed; bye");
+  return 0;
+}
+
+}  // namespace aistrack::server

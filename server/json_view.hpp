@@ -1,0 +1,20 @@
+// JSON views of library types for the REST API (snake_case keys, ISO-8601 UTC times,
+// null for unknown values). Kept in the server: the library core never builds JSON.
+#pragma once
+
+#include <aistrack/tracker.hpp>
+
+#include <boost/json.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace aistrack::server {
+
+/// The record GET /v1/ais/{mmsi} returns.
+boost::json::object vessel_json(const VesselState& vessel);
+
+/// {"error":{"code":code,"message":message}}
+std::string error_body(std::string_view code, std::string_view message);
+
+}  // namespace aistrack::server

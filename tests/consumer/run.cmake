@@ -1,0 +1,35 @@
+# Proves aistrack can be consumed by another project, in one of two ways (MODE):
+#   find_package    : cmake --install the current build to a prefix, then find_package(aistrack)
+#   add_subdirectory: build the source tree as a subdirectory of another project
+foreach(v MODE SOURCE_DIR BUILD_DIR WORK_DIR GENERATOR)
+  if(NOT DEFINED ${v})
+    message(FATAL_ERROR "run.cmake needs -D${v}=...")
+  endif()
+endforeach()
+
+function(run)
+  execute_process(COMMAND ${ARGV} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGV}\n${out}\n${err}")
+  endif()
+  message(STATUS "${out}")
+endfunction()
+
+file(REMOVE_RECURSE ${WORK_DIR})
+set(consumer_build ${WORK_DIR}/build)
+if(MODE STREQUAL "find_package")
+  set(prefix ${WORK_DIR}/prefix)
+  run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
+  if(NOT EXISTS ${prefix}/include/aistrack/tracker.hpp)
+    message(FATAL_ERROR "install did not put the headers in ${prefix}/include/aistrack")
+  endif()
+  run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer/find_package -B ${consumer_build} -G ${GENERATOR}
+      -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=Debug)
+elseif(MODE STREQUAL "add_subdirectory")
+  run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer/subdir -B ${consumer_build} -G ${GENERATOR}
+      -DAISTRACK_SOURCE_DIR=${SOURCE_DIR} -DCMAKE_BUILD_TYPE=Debug)
+else()
+  message(FATAL_ERROR "unknown MODE ${MODE}")
+endif()
+run(${CMAKE_COMMAND} --build ${consumer_build})
+run(${consumer_build}/consumer ${WORK_DIR}/consumer.db)

@@ -1,0 +1,92 @@
+#include "config.hpp"
+
+#include <doctest/doctest.h>
+
+#include "support.hpp"
+
+#include <fstream>
+
+using namespace aistrack::server;
+
+namespace {
+std::string config_error(const std::vector<std::string>& args,
+                         const std::map<std::string, std::string>& env) {
+  try {
+    load_config(args, env);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST_CASE("config: defaults") {
+  const auto c = load_config({}, {{"ENV_FILE", ""}}).config;
+  CHECK(c.http_port == 8000);
+  CHECK(c.http_bind == "127.0.0.1");
+  CHECK(c.db_path == "aistrack.db");
+  CHECK(c.sim_vessels == 20);
+  CHECK(c.aisstream_url == "wss://stream.aisstream.io/v0/stream");
+  CHECK(c.mmsi_list.empty());
+  CHECK(c.retention_days == 30);
+  CHECK_FALSE(c.store_raw);
+}
+
+TEST_CASE("config: flags beat the environment, which beats the .env file") {
+  aistrack::test::TempDir dir;
+  const auto env_file = dir / "settings.env";
+  std::ofstream(env_file) << "# comment\n"
+                             "export HTTP_PORT=9001\n"
+                             "DB_PATH=\"/tmp/from-dotenv.db\"\n"
+                             "SIM_VESSELS = 7\n"
+                             "MMSI_LIST=244700923,002320061\n";
+  const std::map<std::string, std::string> env{{"ENV_FILE", env_file.string()}, {"HTTP_PORT", "9002"}};
+  auto loaded = load_config({}, env);
+  CHECK(loaded.env_file == env_file.string());
+  CHECK(loaded.config.http_port == 9002);
+  CHECK(loaded.config.db_path == "/tmp/from-dotenv.db");
+  CHECK(loaded.config.sim_vessels == 7);
+  CHECK(loaded.config.mmsi_list == std::vector<aistrack::Mmsi>{244700923, 2320061});
+  loaded = load_config({"--http-port", "9003", "--sim-seed=42"}, env);
+  CHECK(loaded.config.http_port == 9003);
+  CHECK(loaded.config.sim_seed == 42);
+}
+
+TEST_CASE("config: bad values name the setting and what is allowed") {
+  const std::map<std::string, std::string> none{{"ENV_FILE", ""}};
+  auto msg = config_error({}, {{"HTTP_PORT", "http"}});
+  CHECK(msg.find("HTTP_PORT") != std::string::npos);
+  CHECK(msg.find("1 to 65535") != std::string::npos);
+  CHECK(config_error({"--http-port", "70000"}, none).find("HTTP_PORT") != std::string::npos);
+  msg = config_error({}, {{"MMSI_LIST", "244700923,12345"}});
+  CHECK(msg.find("MMSI_LIST") != std::string::npos);
+  CHECK(msg.find("12345") != std::string::npos);
+  CHECK(config_error({}, {{"AISSTREAM_URL", "http://x"}}).find("AISSTREAM_URL") != std::string::npos);
+  CHECK(config_error({}, {{"STORE_RAW", "maybe"}}).find("STORE_RAW") != std::string::npos);
+  CHECK(config_error({}, {{"SIM_VESSELS", "-1"}}).find("SIM_VESSELS") != std::string::npos);
+  CHECK(config_error({}, {{"LOG_LEVEL", "loud"}}).find("LOG_LEVEL") != std::string::npos);
+  CHECK(config_error({"--no-such-flag", "1"}, none).find("--no-such-flag") != std::string::npos);
+  CHECK(config_error({"--http-port"}, none).find("needs a value") != std::string::npos);
+  CHECK(config_error({"stray"}, none).find("stray") != std::string::npos);
+  CHECK(config_error({}, {{"ENV_FILE", "/nonexistent/x.env"}}).find("/nonexistent/x.env") !=
+        std::string::npos);
+}
+
+TEST_CASE("config: a malformed .env line is reported with its line number") {
+  aistrack::test::TempDir dir;
+  std::ofstream(dir / "bad.env") << "HTTP_PORT=1\nthis is not a setting\n";
+  const auto msg = config_error({"--env-file", (dir / "bad.env").string()}, {});
+  CHECK(msg.find(":2:") != std::string::npos);
+}
+
+TEST_CASE("config: --help lists every setting with its default") {
+  CHECK(load_config({"--help"}, {}).action == ConfigAction::help);
+  CHECK(load_config({"--version"}, {}).action == ConfigAction::version);
+  const std::string h = help_text();
+  for (const char* s :
+       {"AISSTREAM_API_KEY", "AISSTREAM_URL", "MMSI_LIST", "DB_PATH", "HTTP_PORT", "HTTP_BIND", "SIM_VESSELS",
+        "SIM_SEED", "--http-port", "STORE_BATCH_ROWS", "RETENTION_DAYS"}) {
+    CHECK_MESSAGE(h.find(s) != std::string::npos, s);
+  }
+  CHECK(h.find("8000") != std::string::npos);
+}

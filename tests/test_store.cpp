@@ -1,0 +1,680 @@
+// Store against real SQLite files in a temporary directory: schema and migration, batching,
+// merging of vessel rows, queries, retention, the raw archive and failing commits.
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+#include <aistrack/store.hpp>
+
+#include "support.hpp"
+
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <functional>
+#include <limits>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using aistrack::Mmsi;
+using aistrack::PositionFix;
+using aistrack::Store;
+using aistrack::StoreConfig;
+using aistrack::StoreError;
+using aistrack::TimeMs;
+using aistrack::VesselState;
+using aistrack::test::TempDir;
+
+// A second, independent connection to the same file, as another process would have.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+        SQLITE_OK) {
+      FAIL("cannot open " << path << ": " << sqlite3_errmsg(db_));
+    }
+    sqlite3_busy_timeout(db_, 2000);
+  }
+  ~RawDb() { sqlite3_close_v2(db_); }
+  RawDb(const RawDb&) = delete;
+  RawDb& operator=(const RawDb&) = delete;
+
+  void exec(const std::string& sql) {
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+    const std::string msg = err != nullptr ? err : "";
+    sqlite3_free(err);
+    REQUIRE_MESSAGE(rc == SQLITE_OK, sql << ": " << msg);
+  }
+  // First column of the first row as text ("" for no row or NULL).
+  std::string text(const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    REQUIRE_MESSAGE(sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK,
+                    sql << ": " << sqlite3_errmsg(db_));
+    std::string out;
+    const int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
+      out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+    REQUIRE_MESSAGE((rc == SQLITE_ROW || rc == SQLITE_DONE), sql << ": " << sqlite3_errstr(rc));
+    return out;
+  }
+  std::int64_t integer(const std::string& sql) { return std::stoll("0" + text(sql)); }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+StoreConfig config_in(const TempDir& dir, std::size_t batch_rows = 1000, TimeMs batch_ms = 1000) {
+  StoreConfig c;
+  c.path = (dir / "ais.db").string();
+  c.batch_rows = batch_rows;
+  c.batch_ms = batch_ms;
+  return c;
+}
+
+PositionFix fix_at(TimeMs ts_ms, double lat_deg = 59.0, double lon_deg = 10.0) {
+  PositionFix f;
+  f.ts_ms = ts_ms;
+  f.latlon = {lat_deg, lon_deg};
+  f.sog_kn = 12.5;
+  f.cog_deg = 271.5;
+  f.heading_deg = 270;
+  f.nav_status = aistrack::NavStatus::under_way_using_engine;
+  f.rot_deg_min = -3.5;
+  f.ais_type = 1;
+  f.source = aistrack::Source::aisstream;
+  return f;
+}
+
+VesselState vessel_at(Mmsi mmsi, TimeMs last_seen_ms, std::optional<TimeMs> fix_ts_ms) {
+  VesselState v;
+  v.mmsi = mmsi;
+  v.last_seen_ms = last_seen_ms;
+  if (fix_ts_ms) v.position = fix_at(*fix_ts_ms);
+  return v;
+}
+
+std::string what_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const StoreError& e) {
+    return e.what();
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("store: a new file gets the current schema version, WAL and a clean check") {
+  TempDir dir;
+  const StoreConfig cfg = config_in(dir);
+  Store store(cfg);
+  CHECK(store.schema_version() == Store::kSchemaVersion);
+  CHECK(store.path() == cfg.path);
+  CHECK(store.check() == "ok");
+  RawDb raw(cfg.path);
+  CHECK(raw.integer("PRAGMA user_version") == Store::kSchemaVersion);
+  CHECK(raw.text("PRAGMA journal_mode") == "wal");
+  CHECK(raw.integer("SELECT count(*) FROM sqlite_master WHERE name IN "
+                    "('positions', 'vessels', 'raw_messages', 'positions_mmsi_ts')") == 4);
+  // The only index on positions is (mmsi, ts_ms): a ts index would slow every insert.
+  CHECK(raw.integer("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'positions'") ==
+        1);
+}
+
+TEST_CASE("store: synchronous_full opens and writes") {
+  TempDir dir;
+  StoreConfig cfg = config_in(dir, 2);
+  cfg.synchronous_full = true;
+  Store store(cfg);
+  store.add_position(1, fix_at(1));
+  store.add_position(1, fix_at(2));
+  CHECK(store.track(1, 0, 10, 10).size() == 2);
+}
+
+TEST_CASE("store: reopening keeps data and the destructor flushes") {
+  TempDir dir;
+  const StoreConfig cfg = config_in(dir);
+  {
+    Store store(cfg);
+    store.add_position(211'000'001, fix_at(1000));
+    store.add_position(211'000'001, fix_at(2000));
+    store.upsert_vessel(vessel_at(211'000'001, 2000, 2000));
+    CHECK(store.stats().pending_rows == 3);
+  }  // no flush(): the destructor commits
+  Store again(cfg);
+  CHECK(again.schema_version() == Store::kSchemaVersion);
+  CHECK(again.track(211'000'001, 0, 10'000, 100).size() == 2);
+  const auto v = again.latest(211'000'001);
+  REQUIRE(v.has_value());
+  CHECK(v->last_seen_ms == 2000);
+}
+
+TEST_CASE("store: a file with a newer schema version is refused and left untouched") {
+  TempDir dir;
+  const StoreConfig cfg = config_in(dir);
+  {
+    RawDb raw(cfg.path);
+    raw.exec("PRAGMA user_version = 2");
+  }
+  const std::string msg = what_of([&] { Store store(cfg); });
+  CHECK(msg.find(cfg.path) != std::string::npos);
+  CHECK(msg.find("newer") != std::string::npos);
+  CHECK(msg.find("upgrade aistrack") != std::string::npos);
+  RawDb raw(cfg.path);
+  CHECK(raw.integer("PRAGMA user_version") == 2);
+  CHECK(raw.text("PRAGMA journal_mode") == "delete");
+}
+
+TEST_CASE("store: environment errors throw StoreError saying what to fix") {
+  TempDir dir;
+  SUBCASE("directory does not exist") {
+    StoreConfig cfg = config_in(dir);
+    cfg.path = (dir / "no-such-dir" / "ais.db").string();
+    const std::string msg = what_of([&] { Store store(cfg); });
+    CHECK(msg.find("cannot open database '" + cfg.path + "'") != std::string::npos);
+    CHECK(msg.find("check that the directory exists and is writable") != std::string::npos);
+    CHECK_THROWS_AS(Store{cfg}, aistrack::Error);
+  }
+  SUBCASE("empty path") {
+    StoreConfig cfg = config_in(dir);
+    cfg.path.clear();
+    CHECK(what_of([&] { Store store(cfg); }).find("path is empty") != std::string::npos);
+  }
+  SUBCASE("not a file that can do WAL") {
+    StoreConfig cfg = config_in(dir);
+    cfg.path = ":memory:";
+    CHECK(what_of([&] { Store store(cfg); }).find("cannot enable WAL") != std::string::npos);
+  }
+  SUBCASE("file is not a database") {
+    const StoreConfig cfg = config_in(dir);
+    {
+      std::FILE* f = std::fopen(cfg.path.c_str(), "wb");
+      REQUIRE(f != nullptr);
+      const std::string junk(4096, 'x');
+      std::fwrite(junk.data(), 1, junk.size(), f);
+      std::fclose(f);
+    }
+    const std::string msg = what_of([&] { Store store(cfg); });
+    CHECK(msg.find(cfg.path) != std::string::npos);
+    CHECK(msg.find("not a healthy aistrack database") != std::string::npos);
+  }
+}
+
+TEST_CASE("store: a batch commits when batch_rows rows are pending, not before") {
+  TempDir dir;
+  const StoreConfig cfg = config_in(dir, 5, 1'000'000);
+  Store store(cfg);
+  RawDb raw(cfg.path);
+  for (int i = 0; i < 4; ++i) store.add_position(1, fix_at(i));
+  CHECK(raw.integer("SELECT count(*) FROM positions") == 0);
+  CHECK(store.track(1, 0, 100, 100).empty());
+  CHECK(store.stats().pending_rows == 4);
+  CHECK(store.stats().commits == 0);
+  store.add_position(1, fix_at(4));  // the 5th row commits inside this call
+  CHECK(raw.integer("SELECT count(*) FROM positions") == 5);
+  CHECK(store.track(1, 0, 100, 100).size() == 5);
+  const auto s = store.stats();
+  CHECK(s.pending_rows == 0);
+  CHECK(s.commits == 1);
+  CHECK(s.positions_written == 5);
+  CHECK(s.last_error.empty());
+  // Vessel and raw rows count towards the same batch.
+  StoreConfig raw_cfg = cfg;
+  raw_cfg.path = (dir / "mixed.db").string();
+  raw_cfg.keep_raw = true;
+  raw_cfg.batch_rows = 3;
+  Store mixed(raw_cfg);
+  mixed.add_position(1, fix_at(1));
+  mixed.upsert_vessel(vessel_at(1, 1, 1));
+  CHECK(mixed.stats().commits == 0);
+  mixed.add_raw(1, aistrack::Source::nmea, 1, "!AIVDM");
+  CHECK(mixed.stats().commits == 1);
+}
+
+TEST_CASE("store: poll commits once rows have waited batch_ms since poll first saw them") {
+  TempDir dir;
+  const StoreConfig cfg = config_in(dir, 1000, 1000);
+  Store store(cfg);
+  RawDb raw(cfg.path);
+  CHECK_FALSE(store.poll(5'000));  // nothing pending
+  store.add_position(1, fix_at(1));
+  CHECK_FALSE(store.poll(10'000));  // first sight of pending rows: the clock starts here
+  CHECK_FALSE(store.poll(10'999));
+  CHECK(raw.integer("SELECT count(*) FROM positions") == 0);
+  CHECK(store.poll(11'000));
+  CHECK(raw.integer("SELECT count(*) FROM positions") == 1);
+  CHECK_FALSE(store.poll(11'001));
+  store.add_position(1, fix_at(2));
+  CHECK_FALSE(store.poll(20'000));
+  CHECK(store.poll(21'500));
+  CHECK(raw.integer("SELECT count(*) FROM positions") == 2);
+  CHECK(store.stats().commits == 2);
+}
+
+TEST_CASE("store: flush commits now and is a no-op without pending rows") {
+  TempDir dir;
+  Store store(config_in(dir));
+  store.flush();
+  CHECK(store.stats().commits == 0);
+  for (int i = 0; i < 3; ++i) store.add_position(7, fix_at(i));
+  CHECK(store.track(7, 0, 10, 10).empty());
+  store.flush();
+  CHECK(store.track(7, 0, 10, 10).size() == 3);
+  CHECK(store.stats().commits == 1);
+  store.flush();
+  CHECK(store.stats().commits == 1);
+}
+
+TEST_CASE("store: upsert_vessel keeps the newest state per MMSI and never regresses the position") {
+  TempDir dir;
+  const StoreConfig cfg = config_in(dir);
+  Store store(cfg);
+  const Mmsi m = 257'000'001;
+
+  // Within one batch: one row per MMSI; the older position does not win over the newer one.
+  store.upsert_vessel(vessel_at(m, 200, 200));
+  VesselState later = vessel_at(m, 300, 100);  // newer message, but an older fix
+  later.static_data.name = "NEW NAME";
+  later.static_ts_ms = 300;
+  store.upsert_vessel(later);
+  store.upsert_vessel(vessel_at(m + 1, 50, 50));
+  store.upsert_vessel(vessel_at(m + 1, 60, 60));  // a newer fix in the same batch wins
+  CHECK(store.stats().pending_rows == 2);
+  store.flush();
+  CHECK(store.stats().vessels_written == 2);
+  CHECK(store.latest(m + 1)->position->ts_ms == 60);
+  auto v = store.latest(m);
+  REQUIRE(v.has_value());
+  REQUIRE(v->position.has_value());
+  CHECK(v->position->ts_ms == 200);
+  CHECK(v->last_seen_ms == 300);
+  CHECK(v->static_data.name == "NEW NAME");
+
+  // Across batches: an older fix leaves the stored position alone, last_seen still advances.
+  store.upsert_vessel(vessel_at(m, 400, 150));
+  store.flush();
+  v = store.latest(m);
+  REQUIRE(v.has_value());
+  CHECK(v->position->ts_ms == 200);
+  CHECK(v->last_seen_ms == 400);
+  // A state without any position keeps the stored one too.
+  store.upsert_vessel(vessel_at(m, 410, std::nullopt));
+  store.flush();
+  CHECK(store.latest(m)->position->ts_ms == 200);
+  // A newer fix replaces it.
+  store.upsert_vessel(vessel_at(m, 500, 500));
+  store.flush();
+  v = store.latest(m);
+  CHECK(v->position->ts_ms == 500);
+  CHECK(v->last_seen_ms == 500);
+  // An older last_seen never moves last_seen back.
+  store.upsert_vessel(vessel_at(m, 10, std::nullopt));
+  store.flush();
+  CHECK(store.latest(m)->last_seen_ms == 500);
+
+  // Static data: an older static message is ignored, a newer one merges field by field.
+  VesselState old_static = vessel_at(m, 600, std::nullopt);
+  old_static.static_data.name = "OLD NAME";
+  old_static.static_data.callsign = "LAXX";
+  old_static.static_ts_ms = 250;
+  store.upsert_vessel(old_static);
+  store.flush();
+  v = store.latest(m);
+  CHECK(v->static_data.name == "NEW NAME");
+  CHECK_FALSE(v->static_data.callsign.has_value());
+  CHECK(v->static_ts_ms == 300);
+  VesselState new_static = vessel_at(m, 700, std::nullopt);
+  new_static.static_data.callsign = "LA1234";
+  new_static.static_ts_ms = 700;
+  store.upsert_vessel(new_static);
+  store.flush();
+  v = store.latest(m);
+  CHECK(v->static_data.name == "NEW NAME");
+  CHECK(v->static_data.callsign == "LA1234");
+  CHECK(v->static_ts_ms == 700);
+  CHECK(v->position->ts_ms == 500);
+
+  RawDb raw(cfg.path);
+  CHECK(raw.integer("SELECT count(*) FROM vessels") == 2);
+}
+
+TEST_CASE("store: track returns the range oldest first up to limit, vessels oldest last_seen first") {
+  TempDir dir;
+  Store store(config_in(dir));
+  const Mmsi m = 244'000'001;
+  // Out of order on purpose: the query orders by ts_ms, not by insertion.
+  for (const TimeMs ts : {50, 10, 40, 20, 30, 60}) store.add_position(m, fix_at(ts * 1000));
+  store.add_position(m + 1, fix_at(35'000));
+  store.upsert_vessel(vessel_at(m, 60'000, 60'000));
+  store.upsert_vessel(vessel_at(m + 1, 35'000, 35'000));
+  store.upsert_vessel(vessel_at(m + 2, 99'000, std::nullopt));
+  store.flush();
+
+  auto all = store.track(m, 0, 100'000, 100);
+  REQUIRE(all.size() == 6);
+  for (std::size_t i = 0; i < all.size(); ++i) CHECK(all[i].ts_ms == static_cast<TimeMs>((i + 1) * 10'000));
+  auto range = store.track(m, 20'000, 50'000, 100);  // both ends inclusive
+  REQUIRE(range.size() == 4);
+  CHECK(range.front().ts_ms == 20'000);
+  CHECK(range.back().ts_ms == 50'000);
+  auto limited = store.track(m, 0, 100'000, 2);  // the oldest two
+  REQUIRE(limited.size() == 2);
+  CHECK(limited[0].ts_ms == 10'000);
+  CHECK(limited[1].ts_ms == 20'000);
+  CHECK(store.track(m, 0, 100'000, 0).empty());
+  CHECK(store.track(m, 100'000, 0, 10).empty());
+  CHECK(store.track(999'999'999, 0, 100'000, 10).empty());
+  CHECK(
+      store.track(m, 0, std::numeric_limits<TimeMs>::max(), std::numeric_limits<std::size_t>::max()).size() ==
+      6);
+
+  CHECK_FALSE(store.latest(123).has_value());
+  const auto vessels = store.vessels();
+  REQUIRE(vessels.size() == 3);
+  CHECK(vessels[0].mmsi == m + 1);
+  CHECK(vessels[1].mmsi == m);
+  CHECK(vessels[2].mmsi == m + 2);
+  CHECK_FALSE(vessels[2].position.has_value());
+}
+
+TEST_CASE("store: nullopt fields are stored as NULL and come back as nullopt") {
+  TempDir dir;
+  const StoreConfig cfg = config_in(dir);
+  Store store(cfg);
+  PositionFix bare;
+  bare.ts_ms = 5;
+  bare.latlon = {-33.5, 151.25};
+  bare.ais_type = 18;
+  bare.source = aistrack::Source::nmea;
+  const PositionFix full = fix_at(6);
+  store.add_position(1, bare);
+  store.add_position(1, full);
+
+  VesselState empty_vessel;
+  empty_vessel.mmsi = 2;
+  empty_vessel.last_seen_ms = 7;
+  empty_vessel.station = aistrack::StationClass::base_station;
+
+  VesselState full_vessel = vessel_at(3, 8, 8);
+  full_vessel.station = aistrack::StationClass::class_b;
+  full_vessel.static_ts_ms = 8;
+  auto& sd = full_vessel.static_data;
+  sd.name = "ÆGIR";  // UTF-8 survives
+  sd.callsign = "LJ1234";
+  sd.destination = "OSLO";
+  sd.imo = 9'123'456;
+  sd.ship_type = aistrack::ShipType{70};
+  sd.dimensions = aistrack::Dimensions{100, 20, 8, 9};
+  sd.eta = aistrack::Eta{12, 24, std::nullopt, 30};
+  sd.draught_m = 7.5;
+  sd.aton_type = 3;
+  store.upsert_vessel(empty_vessel);
+  store.upsert_vessel(full_vessel);
+  store.flush();
+
+  const auto track = store.track(1, 0, 100, 10);
+  REQUIRE(track.size() == 2);
+  CHECK(track[0] == bare);
+  CHECK(track[1] == full);
+
+  RawDb raw(cfg.path);
+  CHECK(
+      raw.integer("SELECT count(*) FROM positions WHERE ts_ms = 5 AND sog_kn IS NULL AND cog_deg IS NULL AND "
+                  "heading_deg IS NULL AND nav_status IS NULL AND rot_deg_min IS NULL") == 1);
+  CHECK(raw.integer("SELECT count(*) FROM vessels WHERE mmsi = 2 AND name IS NULL AND to_bow_m IS NULL AND "
+                    "eta_month IS NULL AND static_ts_ms IS NULL AND ts_ms IS NULL AND lat_deg IS NULL") == 1);
+  CHECK(raw.integer("SELECT count(*) FROM vessels WHERE mmsi = 3 AND eta_hour IS NULL AND eta_minute = 30") ==
+        1);
+
+  const auto e = store.latest(2);
+  REQUIRE(e.has_value());
+  CHECK(e->station == aistrack::StationClass::base_station);
+  CHECK_FALSE(e->position.has_value());
+  CHECK_FALSE(e->static_ts_ms.has_value());
+  CHECK(e->static_data == aistrack::StaticData{});
+  CHECK(e->last_seen_ms == 7);
+
+  const auto f = store.latest(3);
+  REQUIRE(f.has_value());
+  CHECK(f->station == aistrack::StationClass::class_b);
+  CHECK(f->static_data == full_vessel.static_data);
+  CHECK(f->static_ts_ms == 8);
+  CHECK(f->position == full_vessel.position);
+}
+
+TEST_CASE("store: non-finite coordinates are dropped instead of failing the batch") {
+  TempDir dir;
+  Store store(config_in(dir, 2));
+  store.add_position(1, fix_at(1, std::nan(""), 10));
+  store.add_position(1, fix_at(2, 59, std::numeric_limits<double>::infinity()));
+  CHECK(store.stats().dropped_rows == 2);
+  CHECK(store.stats().pending_rows == 0);
+  VesselState v = vessel_at(1, 3, 3);
+  v.position->latlon.lat_deg = std::nan("");
+  store.upsert_vessel(v);
+  store.add_position(1, fix_at(4));
+  CHECK(store.stats().commits == 1);
+  CHECK(store.track(1, 0, 10, 10).size() == 1);
+  store.flush();  // a batch that fills by rows leaves vessel rows for poll()/flush()
+  const auto latest = store.latest(1);
+  REQUIRE(latest.has_value());
+  CHECK_FALSE(latest->position.has_value());
+}
+
+TEST_CASE("store: purge_step deletes only older rows, in chunks, while a reader keeps reading") {
+  TempDir dir;
+  StoreConfig cfg = config_in(dir, 500);
+  cfg.keep_raw = true;
+  Store store(cfg);
+  // Five MMSIs with 100 positions each at ts 0..99 s; only three of them have a vessels row.
+  for (Mmsi m = 1; m <= 5; ++m) {
+    for (TimeMs t = 0; t < 100; ++t) store.add_position(m, fix_at(t * 1000));
+    if (m <= 3) store.upsert_vessel(vessel_at(m, 99'000, 99'000));
+  }
+  for (TimeMs t = 0; t < 100; ++t) store.add_raw(t * 1000, aistrack::Source::aisstream, 1, "{}");
+  store.add_position(6, fix_at(10));  // left pending: purge commits it first
+  REQUIRE(store.stats().pending_rows > 0);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> reads{0};
+  std::atomic<int> bad_reads{0};
+  std::thread reader([&] {
+    while (!stop.load()) {
+      try {
+        const auto t = store.track(1, 0, 1'000'000, 1000);
+        const auto vs = store.vessels();
+        // Committed data only: the 50 newer rows are always there, vessels never disappear.
+        if (t.size() < 50 || t.size() > 100 || vs.size() != 3) bad_reads.fetch_add(1);
+        reads.fetch_add(1);
+      } catch (...) {
+        bad_reads.fetch_add(1);
+      }
+    }
+  });
+
+  const TimeMs cutoff_ms = 50'000;
+  std::size_t total = 0;
+  int calls = 0;
+  for (;;) {
+    const std::size_t n = store.purge_step(cutoff_ms, 7);
+    CHECK(n <= 7);
+    if (n == 0) break;
+    total += n;
+    ++calls;
+    REQUIRE(calls < 1000);
+  }
+  while (reads.load() < 5) std::this_thread::yield();
+  stop = true;
+  reader.join();
+
+  CHECK(bad_reads.load() == 0);
+  CHECK(total == 5 * 50 + 1 + 50);  // positions of MMSIs 1..5, MMSI 6's ts 10 row, raw rows
+  CHECK(calls >= static_cast<int>(total / 7));
+  CHECK(store.stats().purged_rows == total);
+  RawDb raw(cfg.path);
+  CHECK(raw.integer("SELECT count(*) FROM positions WHERE ts_ms < 50000") == 0);
+  CHECK(raw.integer("SELECT count(*) FROM positions") == 5 * 50);
+  CHECK(raw.integer("SELECT count(*) FROM raw_messages WHERE received_ms < 50000") == 0);
+  CHECK(raw.integer("SELECT count(*) FROM raw_messages") == 50);
+  CHECK(raw.integer("SELECT count(*) FROM vessels") == 3);  // retention does not touch vessels
+  CHECK(store.purge_step(cutoff_ms, 7) == 0);
+  // A later sweep with a later cutoff starts over from the first MMSI.
+  CHECK(store.purge_step(60'000, 1000) == 5 * 10 + 10);
+  CHECK(store.purge_step(60'000, 1000) == 0);
+  CHECK(store.check() == "ok");
+}
+
+TEST_CASE("store: the raw archive stores nothing unless keep_raw, and payloads verbatim when on") {
+  TempDir dir;
+  StoreConfig cfg = config_in(dir, 2);
+  {
+    Store off(cfg);
+    off.add_raw(1, aistrack::Source::nmea, 1, "!AIVDM,1,1,,A,13aEOK?P00PD2wVMdLDRhgvL289?,0*26");
+    off.add_raw(2, aistrack::Source::nmea, 1, "x");
+    CHECK(off.stats().pending_rows == 0);
+    off.flush();
+    CHECK(off.stats().raw_written == 0);
+  }
+  RawDb raw(cfg.path);
+  CHECK(raw.integer("SELECT count(*) FROM raw_messages") == 0);
+
+  cfg.keep_raw = true;
+  Store on(cfg);
+  const std::string frame = R"({"MessageType":"PositionReport","MetaData":{"MMSI":259000420}})";
+  on.add_raw(1000, aistrack::Source::aisstream, 259'000'420, frame);
+  on.add_raw(1001, aistrack::Source::nmea, 0, std::string_view("a\0b", 3));  // mmsi unknown
+  CHECK(on.stats().raw_written == 2);
+  CHECK(raw.text("SELECT payload FROM raw_messages WHERE received_ms = 1000") == frame);
+  CHECK(raw.integer("SELECT source FROM raw_messages WHERE received_ms = 1000") ==
+        static_cast<int>(aistrack::Source::aisstream));
+  CHECK(raw.integer("SELECT mmsi FROM raw_messages WHERE received_ms = 1000") == 259'000'420);
+  CHECK(raw.integer("SELECT length(CAST(payload AS BLOB)) FROM raw_messages WHERE received_ms = 1001") == 3);
+  CHECK(raw.integer("SELECT count(*) FROM raw_messages WHERE received_ms = 1001 AND mmsi IS NULL") == 1);
+}
+
+TEST_CASE("store: a failing commit keeps rows pending, reports the error and succeeds on retry") {
+  TempDir dir;
+  StoreConfig cfg = config_in(dir, 5);
+  cfg.busy_timeout_ms = 50;
+
+  SUBCASE("a constraint failure (simulated with a trigger)") {
+    Store store(cfg);
+    RawDb other(cfg.path);
+    other.exec(
+        "CREATE TRIGGER fail_inserts BEFORE INSERT ON positions "
+        "BEGIN SELECT RAISE(ABORT, 'simulated disk trouble'); END");
+    for (int i = 0; i < 4; ++i) store.add_position(1, fix_at(i));
+    const std::string msg = what_of([&] { store.add_position(1, fix_at(4)); });
+    CHECK(msg.find("cannot write to database '" + cfg.path + "'") != std::string::npos);
+    CHECK(msg.find("simulated disk trouble") != std::string::npos);
+    CHECK(msg.find("5 rows stay pending") != std::string::npos);
+    auto s = store.stats();
+    CHECK(s.pending_rows == 5);
+    CHECK(s.commit_failures == 1);
+    CHECK(s.commits == 0);
+    CHECK(s.last_error == msg);
+    // The next add does not retry at once (that would retry on every row of an outage) …
+    store.add_position(1, fix_at(5));
+    CHECK(store.stats().commit_failures == 1);
+    CHECK(store.stats().pending_rows == 6);
+    // … poll retries once batch_ms has passed since it first saw the rows.
+    CHECK_FALSE(store.poll(0));
+    CHECK_THROWS_AS(store.poll(cfg.batch_ms), StoreError);
+    CHECK(store.stats().commit_failures == 2);
+    CHECK(other.integer("SELECT count(*) FROM positions") == 0);
+
+    other.exec("DROP TRIGGER fail_inserts");
+    store.flush();
+    s = store.stats();
+    CHECK(s.pending_rows == 0);
+    CHECK(s.commits == 1);
+    CHECK(s.positions_written == 6);
+    CHECK(s.last_error.empty());
+    CHECK(store.track(1, 0, 100, 100).size() == 6);
+  }
+
+  SUBCASE("another connection holds the write lock") {
+    Store store(cfg);
+    RawDb other(cfg.path);
+    other.exec("BEGIN EXCLUSIVE");
+    store.add_position(1, fix_at(1));
+    const std::string msg = what_of([&] { store.flush(); });
+    CHECK(msg.find(cfg.path) != std::string::npos);
+    CHECK(msg.find("locked") != std::string::npos);
+    CHECK(msg.find("only one aistrack process writes this file") != std::string::npos);
+    CHECK(store.stats().pending_rows == 1);
+    CHECK(store.stats().commit_failures == 1);
+    // Readers are not blocked by the writer lock (WAL).
+    CHECK(store.vessels().empty());
+    other.exec("COMMIT");
+    store.flush();
+    CHECK(store.track(1, 0, 100, 100).size() == 1);
+    CHECK(store.stats().last_error.empty());
+  }
+
+  SUBCASE("max_pending_rows bounds memory during an outage, dropping the oldest") {
+    cfg.max_pending_rows = 25;
+    Store store(cfg);
+    RawDb other(cfg.path);
+    other.exec(
+        "CREATE TRIGGER fail_inserts BEFORE INSERT ON positions "
+        "BEGIN SELECT RAISE(ABORT, 'simulated'); END");
+    int failures = 0;
+    for (int i = 0; i < 40; ++i) {
+      try {
+        store.add_position(1, fix_at(i));
+      } catch (const StoreError&) {
+        ++failures;
+      }
+    }
+    CHECK(failures == 8);  // one attempt per batch_rows rows
+    auto s = store.stats();
+    CHECK(s.pending_rows == 25);
+    CHECK(s.dropped_rows == 15);
+    other.exec("DROP TRIGGER fail_inserts");
+    store.flush();
+    const auto track = store.track(1, 0, 100, 100);
+    REQUIRE(track.size() == 25);
+    CHECK(track.front().ts_ms == 15);
+    CHECK(track.back().ts_ms == 39);
+  }
+}
+
+TEST_CASE("store: the destructor swallows a failing final commit") {
+  TempDir dir;
+  StoreConfig cfg = config_in(dir);
+  cfg.busy_timeout_ms = 10;
+  RawDb other(cfg.path);
+  {
+    Store store(cfg);
+    store.add_position(1, fix_at(1));
+    other.exec("BEGIN EXCLUSIVE");
+  }  // must not throw or terminate
+  other.exec("COMMIT");
+  CHECK(other.integer("SELECT count(*) FROM positions") == 0);
+}
+
+TEST_CASE("store: row-filled batches defer vessel rows to the next poll or flush") {
+  TempDir dir;
+  StoreConfig cfg = config_in(dir, 3);
+  cfg.batch_ms = 1000;
+  Store store(cfg);
+  store.upsert_vessel(vessel_at(7, 1, 1));
+  store.add_position(7, fix_at(1));
+  store.add_position(7, fix_at(2));  // third row: the batch commits, positions only
+  CHECK(store.stats().commits == 1);
+  CHECK(store.track(7, 0, 10, 10).size() == 2);
+  CHECK_FALSE(store.latest(7).has_value());
+  CHECK(store.stats().pending_rows == 1);
+  CHECK_FALSE(store.poll(10'000));  // poll has been owed the vessel since the commit: starts its clock
+  CHECK(store.poll(11'000));
+  const auto v = store.latest(7);
+  REQUIRE(v.has_value());
+  CHECK(v->mmsi == 7);
+  CHECK(store.stats().pending_rows == 0);
+  CHECK(store.stats().vessels_written == 1);
+}

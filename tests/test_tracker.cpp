@@ -1,0 +1,157 @@
+#include <aistrack/tracker.hpp>
+
+#include <doctest/doctest.h>
+
+#include <vector>
+
+using namespace aistrack;
+
+namespace {
+constexpr TimeMs kNow = 1'700'000'000'000;
+
+Message position(Mmsi mmsi, TimeMs ts, double lat, double lon, std::optional<double> sog = 10.0) {
+  Message m;
+  m.mmsi = mmsi;
+  m.ais_type = 1;
+  m.source = Source::simulator;
+  m.ts_ms = ts;
+  m.position = PositionReport{};
+  m.position->latlon = LatLon{lat, lon};
+  m.position->sog_kn = sog;
+  return m;
+}
+
+Message static_msg(Mmsi mmsi, TimeMs ts, std::string name) {
+  Message m;
+  m.mmsi = mmsi;
+  m.ais_type = 5;
+  m.ts_ms = ts;
+  m.static_data = StaticData{};
+  m.static_data->name = std::move(name);
+  return m;
+}
+}  // namespace
+
+TEST_CASE("tracker: latest position per MMSI with static data merged") {
+  Tracker t;
+  CHECK(t.apply(position(244700923, kNow - 2000, 52.0, 4.0), kNow) == ApplyStatus::updated);
+  CHECK(t.apply(static_msg(244700923, kNow - 1500, "ALIDA"), kNow) == ApplyStatus::updated);
+  CHECK(t.apply(position(244700923, kNow - 1000, 52.1, 4.1), kNow) == ApplyStatus::updated);
+  const auto v = t.latest(244700923);
+  REQUIRE(v);
+  CHECK(v->position->latlon.lat_deg == 52.1);
+  CHECK(v->position->ts_ms == kNow - 1000);
+  CHECK(v->static_data.name == "ALIDA");
+  CHECK(v->static_ts_ms == kNow - 1500);
+  CHECK(v->last_seen_ms == kNow - 1000);
+  CHECK(v->message_count == 3);
+  CHECK(t.size() == 1);
+  CHECK_FALSE(t.latest(211000000));
+}
+
+TEST_CASE("tracker: an older position does not replace latest but is reported for storage") {
+  Tracker t;
+  std::vector<std::pair<bool, TimeMs>> seen;
+  t.subscribe([&](const Update& u) {
+    REQUIRE(u.fix != nullptr);
+    seen.emplace_back(u.latest_changed, u.fix->ts_ms);
+  });
+  CHECK(t.apply(position(244700923, kNow - 1000, 52.1, 4.1), kNow) == ApplyStatus::updated);
+  CHECK(t.apply(position(244700923, kNow - 5000, 51.0, 3.0), kNow) == ApplyStatus::stale);
+  CHECK(t.latest(244700923)->position->latlon.lat_deg == 52.1);
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0] == std::pair{true, kNow - 1000});
+  CHECK(seen[1] == std::pair{false, kNow - 5000});
+  CHECK(t.counters().stale == 1);
+  CHECK(t.counters().updated == 1);
+}
+
+TEST_CASE("tracker: the allow-list filters other MMSIs") {
+  TrackerConfig c;
+  c.mmsi_allow = {244700923};
+  Tracker t(c);
+  CHECK(t.apply(position(244700923, kNow, 52, 4), kNow) == ApplyStatus::updated);
+  CHECK(t.apply(position(211000000, kNow, 52, 4), kNow) == ApplyStatus::filtered);
+  CHECK(t.size() == 1);
+  CHECK(t.counters().filtered == 1);
+  // restore() honours the allow-list too.
+  VesselState other;
+  other.mmsi = 211000001;
+  other.last_seen_ms = kNow;
+  t.restore({other});
+  CHECK(t.size() == 1);
+}
+
+TEST_CASE("tracker: the bound evicts the least recently updated vessel") {
+  TrackerConfig c;
+  c.max_vessels = 3;
+  Tracker t(c);
+  t.apply(position(100000001, kNow, 50, 1), kNow);
+  t.apply(position(100000002, kNow, 50, 2), kNow);
+  t.apply(position(100000003, kNow, 50, 3), kNow);
+  t.apply(position(100000001, kNow + 1, 50, 1.1), kNow + 1);  // 1 is fresh again; 2 is now the stalest
+  t.apply(position(100000004, kNow + 2, 50, 4), kNow + 2);
+  CHECK(t.size() == 3);
+  CHECK_FALSE(t.latest(100000002));
+  CHECK(t.latest(100000001));
+  CHECK(t.latest(100000004));
+  CHECK(t.counters().evicted == 1);
+}
+
+TEST_CASE("tracker: reports from the future, without position, or without content are counted") {
+  Tracker t;
+  CHECK(t.apply(position(244700923, kNow + 3'600'000, 52, 4), kNow) == ApplyStatus::future);
+  Message no_pos = position(244700923, kNow, 52, 4);
+  no_pos.position->latlon.reset();
+  CHECK(t.apply(no_pos, kNow) == ApplyStatus::no_position);
+  Message empty;
+  empty.mmsi = 244700923;
+  CHECK(t.apply(empty, kNow) == ApplyStatus::invalid);
+  Message bad_mmsi = position(0, kNow, 52, 4);
+  CHECK(t.apply(bad_mmsi, kNow) == ApplyStatus::invalid);
+  CHECK(t.size() == 0);
+  CHECK(t.counters().future == 1);
+  CHECK(t.counters().no_position == 1);
+  CHECK(t.counters().invalid == 2);
+}
+
+TEST_CASE("tracker: vessels() pages in MMSI order") {
+  Tracker t;
+  for (Mmsi m : {300000003u, 100000001u, 200000002u, 400000004u}) t.apply(position(m, kNow, 50, 1), kNow);
+  const auto page1 = t.vessels(0, 2);
+  REQUIRE(page1.size() == 2);
+  CHECK(page1[0].mmsi == 100000001);
+  CHECK(page1[1].mmsi == 200000002);
+  const auto page2 = t.vessels(2, 10);
+  REQUIRE(page2.size() == 2);
+  CHECK(page2[1].mmsi == 400000004);
+  CHECK(t.vessels(10, 10).empty());
+}
+
+TEST_CASE("tracker: restore seeds state and live data wins when newer") {
+  Tracker t;
+  VesselState old;
+  old.mmsi = 244700923;
+  old.last_seen_ms = kNow - 10'000;
+  old.position = PositionFix{};
+  old.position->ts_ms = kNow - 10'000;
+  old.position->latlon = LatLon{50, 3};
+  old.static_data.name = "FROM STORE";
+  t.restore({old});
+  CHECK(t.latest(244700923)->static_data.name == "FROM STORE");
+  t.apply(position(244700923, kNow, 52, 4), kNow);
+  CHECK(t.latest(244700923)->position->latlon.lat_deg == 52);
+  CHECK(t.latest(244700923)->static_data.name == "FROM STORE");
+  t.restore({old});  // older than what is live: ignored
+  CHECK(t.latest(244700923)->position->latlon.lat_deg == 52);
+}
+
+TEST_CASE("tracker: unsubscribe stops notifications") {
+  Tracker t;
+  int calls = 0;
+  const auto id = t.subscribe([&](const Update&) { ++calls; });
+  t.apply(position(244700923, kNow, 52, 4), kNow);
+  t.unsubscribe(id);
+  t.apply(position(244700923, kNow + 1, 52, 4), kNow + 1);
+  CHECK(calls == 1);
+}
