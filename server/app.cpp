@@ -67,10 +67,22 @@ std::string_view App::source_kind() const noexcept {
 }
 
 void App::write_pending() {
-  for (const auto& [mmsi, fix] : pending_fixes_) store_.add_position(mmsi, fix);
-  for (const auto& v : pending_vessels_) store_.upsert_vessel(v);
+  // A failing commit throws from whichever add reached the batch size, but that row is
+  // already queued (the Store keeps every row pending and retries), so carry on with the
+  // rest rather than re-adding any of them later.
+  std::optional<std::string> error;
+  auto guarded = [&](auto&& add) {
+    try {
+      add();
+    } catch (const StoreError& e) {
+      if (!error) error = e.what();
+    }
+  };
+  for (const auto& [mmsi, fix] : pending_fixes_) guarded([&] { store_.add_position(mmsi, fix); });
+  for (const auto& v : pending_vessels_) guarded([&] { store_.upsert_vessel(v); });
   pending_fixes_.clear();
   pending_vessels_.clear();
+  if (error) log(LogLevel::error, "{}", *error);
 }
 
 void App::ingest(const Message& msg, TimeMs now_ms) {

@@ -5,7 +5,10 @@
 
 #include "support.hpp"
 
+#include <sqlite3.h>
 #include <boost/json.hpp>
+
+#include <filesystem>
 
 using namespace aistrack;
 using namespace aistrack::server;
@@ -150,4 +153,62 @@ TEST_CASE("routes: a restarted App answers from what the Store kept") {
   const auto o = body(r);
   CHECK(o.at("name").as_string() == "ALIDA");
   CHECK(o.at("lat").as_double() == doctest::Approx(52.827936666666666));
+}
+
+namespace {
+void exec_sql(const std::filesystem::path& db, const char* sql) {
+  sqlite3* h = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(h, sql, nullptr, nullptr, &err);
+  CHECK_MESSAGE(rc == SQLITE_OK, (err != nullptr ? err : ""));
+  sqlite3_free(err);
+  sqlite3_close(h);
+}
+
+std::int64_t count_rows(const std::filesystem::path& db, const char* sql) {
+  sqlite3* h = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(h, sql, -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  const auto n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return n;
+}
+}  // namespace
+
+TEST_CASE("routes: failing commits turn /health degraded and lose or duplicate nothing") {
+  test::TempDir dir;
+  ServerConfig config;
+  config.db_path = (dir / "failing.db").string();
+  config.sim_vessels = 0;
+  config.store_batch_rows = 4;
+  App app(config, kNow);
+  // Another connection makes every position insert fail, as a full disk would.
+  exec_sql(
+      dir / "failing.db",
+      "CREATE TRIGGER fail BEFORE INSERT ON positions BEGIN SELECT RAISE(ABORT, 'simulated failure'); END;");
+  for (int i = 0; i < 10; ++i) {
+    Message msg;
+    msg.mmsi = 211000001;
+    msg.ais_type = 1;
+    msg.ts_ms = kNow - 10'000 + i;
+    msg.position = PositionReport{};
+    msg.position->latlon = LatLon{54.0, 3.0 + i * 0.001};
+    CHECK_NOTHROW(app.ingest(msg, kNow));
+  }
+  const Response sick = Api(app).handle(Request{"GET", "/health"}, kNow);
+  CHECK(sick.status == 503);
+  const auto o = body(sick);
+  CHECK(o.at("status").as_string() == "degraded");
+  CHECK(o.at("store").at("commit_failures").to_number<int>() >= 1);
+  CHECK(o.at("store").at("last_error").as_string().find("simulated failure") != std::string::npos);
+
+  exec_sql(dir / "failing.db", "DROP TRIGGER fail;");
+  app.shutdown();
+  CHECK(count_rows(dir / "failing.db", "SELECT count(*) FROM positions") == 10);
+  CHECK(count_rows(dir / "failing.db", "SELECT count(DISTINCT ts_ms) FROM positions") == 10);
+  CHECK(Api(app).handle(Request{"GET", "/health"}, kNow).status == 200);
 }
