@@ -162,6 +162,11 @@ std::pair<std::vector<VesselState>, std::size_t> App::vessels(std::size_t offset
   return {tracker_.vessels(offset, limit), tracker_.size()};
 }
 
+void App::for_each_vessel(const std::function<void(const VesselState&)>& visit) const {
+  std::shared_lock lock(tracker_mutex_);
+  tracker_.for_each(visit);
+}
+
 Health App::health(TimeMs now_ms) const {
   Health h;
   const StoreStats ss = store_.stats();

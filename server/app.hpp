@@ -12,6 +12,7 @@
 
 #include <boost/json.hpp>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -58,6 +59,13 @@ class App {
   [[nodiscard]] Health health(TimeMs now_ms) const;
   /// "simulator" or "aisstream" or "none".
   [[nodiscard]] std::string_view source_kind() const noexcept;
+  /// Calls `visit` for every vessel in memory, in MMSI order, under the Tracker's shared lock
+  /// (so `visit` must be quick and must not call back into the App).
+  void for_each_vessel(const std::function<void(const VesselState&)>& visit) const;
+  /// The Store, for queries (its query methods are thread-safe; never write through it).
+  [[nodiscard]] const Store& store() const noexcept { return store_; }
+  /// The settings the App was built with.
+  [[nodiscard]] const ServerConfig& config() const noexcept { return config_; }
 
  private:
   void write_pending();

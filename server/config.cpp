@@ -110,6 +110,9 @@ const std::vector<Setting>& settings() {
            bad(n, v, "expected debug, info, warn or error");
          c.log_level = std::string(v);
        }},
+      // --- stats and track history (issue #5) ---
+
+      // --- maps (issue #6) ---
   };
   return kSettings;
 }

@@ -32,6 +32,10 @@ struct ServerConfig {
   bool store_raw = false;
   int retention_days = 30;
   std::string log_level = "info";
+
+  // --- stats and track history (issue #5) ---
+
+  // --- maps (issue #6) ---
 };
 
 /// A bad setting; what() names it and what is allowed. The server exits with status 2.

@@ -11,6 +11,7 @@
 
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/thread_pool.hpp>
 
 #include <chrono>
 #include <csignal>
@@ -45,9 +46,11 @@ void raise_fd_limit() {
 int run_server(const ServerConfig& config) {
   raise_fd_limit();
   App app(config, now_ms());
-  Api api(app);
+  Api api(app, config);
 
   asio::io_context io;
+  // Slow routes (map rendering) run here so one big request cannot stall the network threads.
+  asio::thread_pool slow_pool(2);
   WsServer http;
   http.clear_access_channels(websocketpp::log::alevel::all);
   http.clear_error_channels(websocketpp::log::elevel::all);
@@ -57,17 +60,17 @@ int run_server(const ServerConfig& config) {
   http.set_max_http_body_size(kMaxHttpBodyBytes);
   // Live WebSocket push is a later feature; until then upgrades are refused rather than left open.
   http.set_validate_handler([](websocketpp::connection_hdl) { return false; });
-  http.set_http_handler([&](websocketpp::connection_hdl hdl) {
-    const auto con = http.get_con_from_hdl(hdl);
-    const Request req{con->get_request().get_method(), con->get_resource()};
-    Response res;
+
+  auto answer = [&api](const Request& req) {
     try {
-      res = api.handle(req, now_ms());
+      return api.handle(req, now_ms());
     } catch (const std::exception& e) {
       log(LogLevel::error, "{} {}: {}", req.method, req.target, e.what());
-      res = Response{
+      return Response{
           500, "application/json", R"({"error":{"code":"internal","message":"internal error"}})", {}};
     }
+  };
+  auto fill = [](const WsServer::connection_ptr& con, const Request& req, Response res) {
     con->set_status(static_cast<websocketpp::http::status_code::value>(res.status));
     con->replace_header("Content-Type", res.content_type);
     // websocketpp closes the connection after each response but does not say so.
@@ -76,6 +79,23 @@ int run_server(const ServerConfig& config) {
     for (const auto& [k, v] : res.headers) con->replace_header(k, v);
     con->set_body(req.method == "HEAD" ? std::string() : std::move(res.body));
     log(LogLevel::debug, "{} {} → {}", req.method, req.target, res.status);
+  };
+  http.set_http_handler([&](websocketpp::connection_hdl hdl) {
+    const auto con = http.get_con_from_hdl(hdl);
+    Request req{con->get_request().get_method(), con->get_resource()};
+    if (api.is_slow(req) && !con->defer_http_response()) {
+      asio::post(slow_pool, [&, con, req = std::move(req)] {
+        Response res = answer(req);
+        // Complete on a network thread: the connection's socket belongs to `io`.
+        asio::post(io, [&, con, req, res = std::move(res)]() mutable {
+          fill(con, req, std::move(res));
+          std::error_code ignored;
+          con->send_http_response(ignored);
+        });
+      });
+      return;
+    }
+    fill(con, req, answer(req));
   });
 
   std::error_code ec;
@@ -128,6 +148,7 @@ int run_server(const ServerConfig& config) {
   for (int i = 1; i < config.http_threads; ++i) threads.emplace_back([&] { io.run(); });
   io.run();
   for (auto& t : threads) t.join();
+  slow_pool.join();
 
   try {
     app.shutdown();

@@ -1,39 +1,53 @@
 // The REST API as a pure function of a request: no sockets, so it is unit-tested
-// directly and served by http_server.cpp.
+// directly and served by http_server.cpp. Feature areas (stats, maps …) plug in as
+// RouteModules, each in its own file.
 #pragma once
 
 #include "app.hpp"
+#include "config.hpp"
+#include "http_util.hpp"
 
-#include <string>
-#include <utility>
+#include <memory>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 namespace aistrack::server {
 
-/// A request as the router sees it.
-struct Request {
-  std::string method;
-  std::string target;  ///< path and query, e.g. "/v1/vessels?limit=10"
+/// One feature's routes. handle() returns nullopt for paths it does not own.
+class RouteModule {
+ public:
+  virtual ~RouteModule() = default;
+  /// Answers `request` if `path` (without query) is one of this module's routes; `now_ms` is ms UTC.
+  virtual std::optional<Response> handle(const Request& request, std::string_view path, const Query& query,
+                                         TimeMs now_ms) = 0;
+  /// True when answering `path` may take long (e.g. rendering): the server then runs it off the network
+  /// threads.
+  [[nodiscard]] virtual bool is_slow(std::string_view /*path*/) const { return false; }
 };
 
-/// A response ready to send.
-struct Response {
-  int status = 200;
-  std::string content_type = "application/json";
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers (e.g. Allow)
-};
+/// Routes of the stats issue (#5): /v1/stats/{mmsi}, /v1/ais/{mmsi}/track (routes_stats.cpp).
+std::unique_ptr<RouteModule> make_stats_routes(const App& app, const ServerConfig& config);
+/// Routes of the map issue (#6): /v1/map/{mmsi} (routes_map.cpp).
+std::unique_ptr<RouteModule> make_map_routes(const App& app, const ServerConfig& config);
 
-/// Routes requests to the App. Thread-safe (App's readers are).
+/// Routes requests to the App and the feature modules. Thread-safe when the modules are.
 class Api {
  public:
   /// An API over `app`, which must outlive it.
-  explicit Api(const App& app) : app_(app) {}
+  Api(const App& app, const ServerConfig& config);
+  ~Api();
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
+
   /// Answers one request at `now_ms` (ms UTC).
   [[nodiscard]] Response handle(const Request& request, TimeMs now_ms) const;
+  /// True when the request should be answered off the network threads.
+  [[nodiscard]] bool is_slow(const Request& request) const;
 
  private:
   const App& app_;
+  std::vector<std::unique_ptr<RouteModule>> modules_;
 };
 
 }  // namespace aistrack::server

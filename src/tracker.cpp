@@ -146,6 +146,10 @@ std::vector<VesselState> Tracker::vessels(std::size_t offset, std::size_t limit)
   return out;
 }
 
+void Tracker::for_each(const std::function<void(const VesselState&)>& visit) const {
+  for (const auto& [mmsi, entry] : impl_->vessels) visit(entry.state);
+}
+
 std::size_t Tracker::size() const noexcept { return impl_->vessels.size(); }
 
 const TrackerCounters& Tracker::counters() const noexcept { return impl_->counters; }

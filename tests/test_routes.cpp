@@ -27,7 +27,7 @@ struct Fixture {
     app = std::make_unique<App>(config, kNow);
   }
   Response get(const std::string& target, const std::string& method = "GET") const {
-    return Api(*app).handle(Request{method, target}, kNow);
+    return Api(*app, config).handle(Request{method, target}, kNow);
   }
 };
 
@@ -148,7 +148,7 @@ TEST_CASE("routes: a restarted App answers from what the Store kept") {
     app.shutdown();
   }
   App again(config, kNow + 60'000);
-  const Response r = Api(again).handle(Request{"GET", "/v1/ais/244700923"}, kNow + 60'000);
+  const Response r = Api(again, config).handle(Request{"GET", "/v1/ais/244700923"}, kNow + 60'000);
   REQUIRE(r.status == 200);
   const auto o = body(r);
   CHECK(o.at("name").as_string() == "ALIDA");
@@ -199,7 +199,7 @@ TEST_CASE("routes: failing commits turn /health degraded and lose or duplicate n
     msg.position->latlon = LatLon{54.0, 3.0 + i * 0.001};
     CHECK_NOTHROW(app.ingest(msg, kNow));
   }
-  const Response sick = Api(app).handle(Request{"GET", "/health"}, kNow);
+  const Response sick = Api(app, config).handle(Request{"GET", "/health"}, kNow);
   CHECK(sick.status == 503);
   const auto o = body(sick);
   CHECK(o.at("status").as_string() == "degraded");
@@ -210,5 +210,5 @@ TEST_CASE("routes: failing commits turn /health degraded and lose or duplicate n
   app.shutdown();
   CHECK(count_rows(dir / "failing.db", "SELECT count(*) FROM positions") == 10);
   CHECK(count_rows(dir / "failing.db", "SELECT count(DISTINCT ts_ms) FROM positions") == 10);
-  CHECK(Api(app).handle(Request{"GET", "/health"}, kNow).status == 200);
+  CHECK(Api(app, config).handle(Request{"GET", "/health"}, kNow).status == 200);
 }

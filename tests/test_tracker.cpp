@@ -126,6 +126,9 @@ TEST_CASE("tracker: vessels() pages in MMSI order") {
   REQUIRE(page2.size() == 2);
   CHECK(page2[1].mmsi == 400000004);
   CHECK(t.vessels(10, 10).empty());
+  std::vector<Mmsi> visited;
+  t.for_each([&](const VesselState& v) { visited.push_back(v.mmsi); });
+  CHECK(visited == std::vector<Mmsi>{100000001, 200000002, 300000003, 400000004});
 }
 
 TEST_CASE("tracker: restore seeds state and live data wins when newer") {

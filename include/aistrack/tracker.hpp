@@ -97,6 +97,9 @@ class Tracker {
   /// Up to `limit` vessels in MMSI order, skipping the first `offset`.
   [[nodiscard]] std::vector<VesselState> vessels(std::size_t offset, std::size_t limit) const;
 
+  /// Calls `visit` for every vessel in MMSI order, without copying.
+  void for_each(const std::function<void(const VesselState&)>& visit) const;
+
   /// Number of vessels held.
   [[nodiscard]] std::size_t size() const noexcept;
 

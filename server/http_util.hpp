@@ -1,0 +1,52 @@
+// Request/response types and helpers shared by every route module.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace aistrack::server {
+
+/// A request as the router sees it.
+struct Request {
+  std::string method;
+  std::string target;  ///< path and query, e.g. "/v1/vessels?limit=10"
+};
+
+/// A response ready to send.
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers (e.g. Allow)
+};
+
+/// Decoded query parameters (last value wins).
+using Query = std::map<std::string, std::string>;
+
+/// Splits "a=1&b=%20x" into decoded pairs; nullopt on a broken %-escape.
+std::optional<Query> parse_query(std::string_view query);
+
+/// {"error":{"code":…,"message":…}} with `status`.
+Response error_response(int status, std::string_view code, std::string_view message);
+
+/// 200 with the serialised JSON value.
+Response json_response(const boost::json::value& value);
+
+/// 405 with an Allow header listing `allow`.
+Response method_not_allowed(std::string_view allow);
+
+/// True for GET and HEAD, the only methods the read-only API accepts.
+bool is_read(const Request& request) noexcept;
+
+/// Reads an unsigned integer parameter in 0..max; `fallback` when absent, nullopt when malformed or out of range.
+std::optional<std::size_t> size_param(const Query& query, const std::string& name, std::size_t fallback,
+                                      std::size_t max);
+
+}  // namespace aistrack::server
