@@ -45,7 +45,8 @@ Response method_not_allowed(std::string_view allow);
 /// True for GET and HEAD, the only methods the read-only API accepts.
 bool is_read(const Request& request) noexcept;
 
-/// Reads an unsigned integer parameter in 0..max; `fallback` when absent, nullopt when malformed or out of range.
+/// Reads an unsigned integer parameter in 0..max; `fallback` when absent, nullopt when malformed or out of
+/// range.
 std::optional<std::size_t> size_param(const Query& query, const std::string& name, std::size_t fallback,
                                       std::size_t max);
 

@@ -3,6 +3,8 @@
 
 namespace aistrack::server {
 
-std::unique_ptr<RouteModule> make_map_routes(const App& /*app*/, const ServerConfig& /*config*/) { return nullptr; }
+std::unique_ptr<RouteModule> make_map_routes(const App& /*app*/, const ServerConfig& /*config*/) {
+  return nullptr;
+}
 
 }  // namespace aistrack::server
