@@ -6,7 +6,7 @@
 //
 // Usage: aistrack-bench [--frames N] [--rounds R] [--batch-rows B] [--dir DIR]
 // Results and the command line that produced them are recorded in docs/PERFORMANCE.md.
-#include "frames.hpp"
+#include "aisstream_frames.hpp"
 
 #include <aistrack/aisstream.hpp>
 #include <aistrack/simulator.hpp>

@@ -21,9 +21,18 @@ if(NOT EXISTS ${_w}/websocketpp/version.hpp)
     file(WRITE ${_w}/websocketpp/${_f} "${_t}")
   endforeach()
 endif()
+set(AISTRACK_WSPP_INCLUDE_DIR ${_w} CACHE INTERNAL "patched websocketpp headers")
 add_library(aistrack_ws_deps INTERFACE)
 target_include_directories(aistrack_ws_deps SYSTEM INTERFACE ${_w})
 # ASIO_STANDALONE: without it websocketpp silently switches to Boost.Asio because
 # Boost headers are installed. Never define ASIO_NO_DEPRECATED (websocketpp needs io_service).
 target_compile_definitions(aistrack_ws_deps INTERFACE ASIO_STANDALONE)
-target_link_libraries(aistrack_ws_deps INTERFACE OpenSSL::SSL OpenSSL::Crypto Threads::Threads)
+target_link_libraries(aistrack_ws_deps INTERFACE OpenSSL::SSL OpenSSL::Crypto ZLIB::ZLIB Threads::Threads)
+
+# For installed targets: the same, privately, without putting the build-tree-only
+# aistrack_ws_deps into the exported link interface (only find_dependency-able targets).
+function(aistrack_use_websocketpp target)
+  target_include_directories(${target} SYSTEM PRIVATE ${AISTRACK_WSPP_INCLUDE_DIR})
+  target_compile_definitions(${target} PRIVATE ASIO_STANDALONE)
+  target_link_libraries(${target} PRIVATE OpenSSL::SSL OpenSSL::Crypto ZLIB::ZLIB Threads::Threads)
+endfunction()

@@ -14,6 +14,14 @@ packages=(
   libsqlite3-dev libstb-dev libfmt-dev doctest-dev
   # geodesy (Stats, simulator checks) and command-line tools used by tests
   libgeographiclib-dev sqlite3 curl
+  # Stats tests (issue #5): GeodSolve is the independent distance oracle; xmllint and python3
+  # (json, csv, xml.etree) parse the exports
+  geographiclib-tools libxml2-utils python3
+  # NMEA decoding (issue #4): zlib reads the gzipped reference decodes; clang + compiler-rt for the
+  # libFuzzer target (scripts/fuzz.sh)
+  zlib1g-dev clang libclang-rt-14-dev
+  # maps (issue #6): libcurl for the HTTP tile source (aistrack::net)
+  libcurl4-openssl-dev
 )
 
 if [[ $(id -u) -ne 0 ]]; then
@@ -24,6 +32,28 @@ else
   SUDO=()
 fi
 
+# maps (issue #6): Natural Earth land polygons for the offline basemap come from the npm package
+# world-atlas, installed here into a git-ignored folder of the repo; nothing is downloaded at build
+# or test time. The server reads third_party/npm/node_modules/world-atlas/land-50m.json (MAP_BASEMAP).
+world_atlas_prefix="$(cd "$(dirname "$0")/.." && pwd)/third_party/npm"
+install_world_atlas() {
+  local pkg="$world_atlas_prefix/node_modules/world-atlas"
+  if [[ -f "$pkg/land-50m.json" ]] && grep -q '"version": "2.0.2"' "$pkg/package.json" 2>/dev/null; then
+    echo "install-deps.sh: world-atlas 2.0.2 already in third_party/npm"
+    return
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "install-deps.sh: installing nodejs and npm (for world-atlas)"
+    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends nodejs npm \
+      || { echo "install-deps.sh: cannot install npm, needed for world-atlas" >&2; exit 1; }
+  fi
+  mkdir -p "$world_atlas_prefix"
+  npm install --prefix "$world_atlas_prefix" --no-audit --no-fund --loglevel=error world-atlas@2.0.2 \
+    || { echo "install-deps.sh: npm install world-atlas@2.0.2 failed (is the npm registry reachable?)" >&2; exit 1; }
+  [[ -f "$pkg/land-50m.json" ]] || { echo "install-deps.sh: world-atlas has no land-50m.json" >&2; exit 1; }
+  echo "install-deps.sh: world-atlas 2.0.2 installed in third_party/npm"
+}
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -31,6 +61,7 @@ done
 
 if ((${#missing[@]} == 0)); then
   echo "install-deps.sh: all ${#packages[@]} packages already installed"
+  install_world_atlas
   exit 0
 fi
 
@@ -44,4 +75,5 @@ if dpkg-query -W -f='${Status}' libboost1.74-dev 2>/dev/null | grep -q 'install 
   echo "install-deps.sh: libboost1.74-dev is installed and hides Boost 1.81; remove it (apt-get remove libboost1.74-dev)" >&2
   exit 1
 fi
+install_world_atlas
 echo "install-deps.sh: done"

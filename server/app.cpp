@@ -2,6 +2,8 @@
 
 #include "log.hpp"
 
+#include <fmt/format.h>
+
 #include <aistrack/version.hpp>
 
 namespace aistrack::server {
@@ -28,28 +30,133 @@ TrackerConfig tracker_config(const ServerConfig& c) {
 }
 }  // namespace
 
-App::App(const ServerConfig& config, TimeMs now_ms)
-    : config_(config), started_ms_(now_ms), store_(store_config(config)), tracker_(tracker_config(config)) {
+struct App::Replay {
+  std::string path;
+  std::ifstream in;
+  std::optional<std::pair<std::string, aisstream::Result>> pending;  // parsed, not yet due
+  std::optional<TimeMs> origin_frame_ms;                             // time of the first frame
+  TimeMs origin_wall_ms = 0;                                         // when the first frame was replayed
+  std::uint64_t frames = 0;
+  bool done = false;
+};
+
+namespace {
+SourceKind resolve_source(const ServerConfig& c) {
+  if (c.source == "auto") return c.aisstream_api_key.empty() ? SourceKind::simulator : SourceKind::aisstream;
+  if (c.source == "simulator") return SourceKind::simulator;
+  if (c.source == "aisstream") {
+    if (c.aisstream_api_key.empty()) throw ConfigError("SOURCE=aisstream needs AISSTREAM_API_KEY");
+    return SourceKind::aisstream;
+  }
+  if (c.source.starts_with("replay:")) return SourceKind::replay;
+  return SourceKind::none;
+}
+
+// Keeps per-reason counters bounded whatever the feed sends.
+void count_reason(std::map<std::string, std::uint64_t>& m, std::string key) {
+  constexpr std::size_t kMaxKeys = 64;
+  if (m.size() >= kMaxKeys && !m.contains(key)) key = "other";
+  ++m[key];
+}
+
+// "latitude 95.000000 out of range" → "latitude out of range": numbers vary, reasons do not.
+std::string reason_class(std::string_view reason) {
+  std::string out;
+  bool skipping = false;
+  for (const char c : reason) {
+    const bool varying = (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '\'';
+    if (varying) {
+      skipping = true;
+      continue;
+    }
+    if (skipping && c == ' ' && !out.empty() && out.back() == ' ') continue;
+    skipping = false;
+    out += c;
+  }
+  return out.substr(0, 80);
+}
+}  // namespace
+
+App::App(const ServerConfig& config, TimeMs now_ms, asio::io_context* feed_io)
+    : config_(config),
+      started_ms_(now_ms),
+      source_(resolve_source(config)),
+      store_(store_config(config)),
+      tracker_(tracker_config(config)) {
   const auto restored = store_.vessels();
   tracker_.restore(restored);
   log(LogLevel::info, "store {} (schema v{}): reloaded {} vessels", store_.path(), store_.schema_version(),
       tracker_.size());
-  if (!config_.mmsi_list.empty())
+  if (!config_.mmsi_list.empty()) {
     log(LogLevel::info, "tracking only the {} MMSIs of MMSI_LIST", config_.mmsi_list.size());
-  if (config_.aisstream_api_key.empty()) {
-    if (config_.sim_vessels > 0) {
-      SimConfig sc;
-      sc.vessels = config_.sim_vessels;
-      sc.seed = config_.sim_seed;
-      sc.start_ms = now_ms;
-      simulator_.emplace(std::move(sc));
-      log(LogLevel::info,
-          "AISSTREAM_API_KEY is not set: the source is the built-in simulator ({} vessels, seed {})",
-          config_.sim_vessels, config_.sim_seed);
-    } else {
-      log(LogLevel::warn,
-          "AISSTREAM_API_KEY is not set and SIM_VESSELS=0: no source, serving stored data only");
+  }
+  switch (source_) {
+    case SourceKind::simulator:
+      if (config_.sim_vessels > 0) {
+        SimConfig sc;
+        sc.vessels = config_.sim_vessels;
+        sc.seed = config_.sim_seed;
+        sc.start_ms = now_ms;
+        simulator_.emplace(std::move(sc));
+        log(LogLevel::info, "{}: the source is the built-in simulator ({} vessels, seed {})",
+            config_.aisstream_api_key.empty() ? "AISSTREAM_API_KEY is not set" : "SOURCE=simulator",
+            config_.sim_vessels, config_.sim_seed);
+      } else {
+        source_ = SourceKind::none;
+        log(LogLevel::warn, "SIM_VESSELS=0: no source, serving stored data only");
+      }
+      break;
+    case SourceKind::replay: {
+      replay_ = std::make_unique<Replay>();
+      replay_->path = config_.source.substr(7);
+      replay_->in.open(replay_->path);
+      if (!replay_->in) throw ConfigError("SOURCE=" + config_.source + ": cannot read " + replay_->path);
+      log(LogLevel::info, "replaying {} at {}", replay_->path,
+          config_.replay_speed == 0 ? std::string("full speed") : fmt::format("{}x", config_.replay_speed));
+      break;
     }
+    case SourceKind::aisstream: {
+      if (feed_io == nullptr) {
+        log(LogLevel::warn, "aisstream.io source requested without a network: not connecting");
+        break;
+      }
+      net::AisstreamClientConfig fc;
+      fc.url = config_.aisstream_url;
+      fc.subscription.api_key = config_.aisstream_api_key;
+      fc.subscription.boxes = config_.aisstream_bboxes;
+      fc.subscription.mmsi = config_.mmsi_list;
+      fc.subscription.message_types = config_.aisstream_message_types;
+      fc.ca_file = config_.aisstream_ca_file;
+      fc.stall_timeout_ms = config_.aisstream_stall_timeout_s * 1000;
+      fc.ping_interval_ms = config_.aisstream_ping_interval_s * 1000;
+      fc.backoff_max_ms = std::max<std::int64_t>(config_.aisstream_backoff_max_s * 1000, fc.backoff_min_ms);
+      fc.rate_limited_min_ms = config_.aisstream_rate_limit_wait_s * 1000;
+      if (config_.mmsi_list.size() > aisstream::kMaxSubscribedMmsi) {
+        log(LogLevel::info,
+            "MMSI_LIST has {} MMSIs, more than the {} aisstream.io accepts: subscribing without an MMSI "
+            "filter "
+            "and filtering here",
+            config_.mmsi_list.size(), aisstream::kMaxSubscribedMmsi);
+      }
+      feed_ = std::make_unique<net::AisstreamClient>(
+          *feed_io, std::move(fc),
+          [this](std::string&& frame, std::int64_t received) { enqueue_frame(std::move(frame), received); },
+          [](net::LogSeverity sev, std::string_view line) {
+            const LogLevel lvl = sev == net::LogSeverity::error  ? LogLevel::error
+                                 : sev == net::LogSeverity::warn ? LogLevel::warn
+                                 : sev == net::LogSeverity::info ? LogLevel::info
+                                                                 : LogLevel::debug;
+            log(lvl, "{}", line);
+          });
+      log(LogLevel::info, "source: aisstream.io at {}", config_.aisstream_url);
+      break;
+    }
+    case SourceKind::none: log(LogLevel::warn, "SOURCE=none: serving stored data only"); break;
+  }
+  if (!config_.aisstream_record_file.empty()) {
+    record_.open(config_.aisstream_record_file, std::ios::app);
+    if (!record_) throw ConfigError("AISSTREAM_RECORD_FILE: cannot write " + config_.aisstream_record_file);
+    log(LogLevel::info, "recording every frame received to {}", config_.aisstream_record_file);
   }
   tracker_.subscribe([this](const Update& u) {
     if (u.fix != nullptr) pending_fixes_.emplace_back(u.vessel.mmsi, *u.fix);
@@ -61,9 +168,46 @@ App::App(const ServerConfig& config, TimeMs now_ms)
 App::~App() = default;
 
 std::string_view App::source_kind() const noexcept {
-  if (simulator_) return "simulator";
-  if (!config_.aisstream_api_key.empty()) return "aisstream";
+  switch (source_) {
+    case SourceKind::simulator: return "simulator";
+    case SourceKind::aisstream: return "aisstream";
+    case SourceKind::replay: return "replay";
+    case SourceKind::none: break;
+  }
   return "none";
+}
+
+void App::start_sources() {
+  if (feed_) feed_->start();
+}
+
+void App::stop_sources() {
+  if (feed_) feed_->stop();
+}
+
+void App::enqueue_frame(std::string&& frame, TimeMs received_ms) {
+  std::lock_guard lock(queue_mutex_);
+  if (queue_.size() >= config_.ingest_queue_frames) {
+    ++queue_dropped_;
+    return;
+  }
+  queue_.emplace_back(std::move(frame), received_ms);
+  queue_high_water_ = std::max(queue_high_water_, queue_.size());
+}
+
+void App::drain_frames() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    draining_.swap(queue_);
+  }
+  for (auto& [frame, received] : draining_) {
+    if (record_.is_open()) {
+      record_ << frame << '\n';
+    }
+    ingest_aisstream_frame(frame, received);
+  }
+  if (record_.is_open() && !draining_.empty()) record_.flush();
+  draining_.clear();
 }
 
 void App::write_pending() {
@@ -99,21 +243,73 @@ void App::ingest(const Message& msg, TimeMs now_ms) {
 }
 
 aisstream::Status App::ingest_aisstream_frame(std::string_view frame, TimeMs now_ms) {
-  aisstream::Result r = parser_.parse(frame, now_ms);
+  return ingest_result(parser_.parse(frame, now_ms), frame, now_ms);
+}
+
+aisstream::Status App::ingest_result(aisstream::Result&& r, std::string_view frame, TimeMs now_ms) {
   {
     std::lock_guard lock(stats_mutex_);
     parse_counters_ = parser_.counters();
+    if (r.status == aisstream::Status::skipped) {
+      count_reason(skipped_by_type_, r.reason);
+    } else if (r.status != aisstream::Status::ok) {
+      count_reason(rejected_by_reason_,
+                   std::string(aisstream::to_string(r.status)) + ": " + reason_class(r.reason));
+    }
   }
   if (config_.store_raw) store_.add_raw(now_ms, Source::aisstream, r.message ? r.message->mmsi : 0, frame);
   if (r.status == aisstream::Status::ok) {
     ingest(*r.message, now_ms);
+  } else if (r.status == aisstream::Status::service_error) {
+    log(LogLevel::warn, "aisstream.io error frame: {}", r.reason);
   } else if (r.status != aisstream::Status::skipped) {
     log(LogLevel::debug, "aisstream frame rejected ({}): {}", aisstream::to_string(r.status), r.reason);
   }
   return r.status;
 }
 
+void App::step_replay(TimeMs now_ms) {
+  Replay& rp = *replay_;
+  // Bounded work per tick so HTTP readers and the Store timer keep their turn.
+  constexpr int kMaxFramesPerTick = 20'000;
+  for (int n = 0; n < kMaxFramesPerTick && !rp.done; ++n) {
+    if (!rp.pending) {
+      std::string line;
+      if (!std::getline(rp.in, line)) {
+        rp.done = true;
+        log(LogLevel::info, "replay of {} finished: {} frames", rp.path, rp.frames);
+        break;
+      }
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty()) continue;
+      auto r = parser_.parse(line, now_ms);
+      rp.pending.emplace(std::move(line), std::move(r));
+    }
+    auto& [line, result] = *rp.pending;
+    if (result.message) {
+      const TimeMs ts = result.message->ts_ms;
+      if (!rp.origin_frame_ms) {
+        rp.origin_frame_ms = ts;
+        rp.origin_wall_ms = now_ms;
+      }
+      const double elapsed_frame_ms = static_cast<double>(ts - *rp.origin_frame_ms);
+      const double speed = config_.replay_speed;
+      if (speed > 0 && elapsed_frame_ms / speed > static_cast<double>(now_ms - rp.origin_wall_ms))
+        break;  // not due
+      if (config_.replay_shift_to_now) {
+        result.message->ts_ms =
+            rp.origin_wall_ms + static_cast<TimeMs>(speed > 0 ? elapsed_frame_ms / speed : elapsed_frame_ms);
+      }
+    }
+    ++rp.frames;
+    ingest_result(std::move(result), line, now_ms);
+    rp.pending.reset();
+  }
+}
+
 void App::tick(TimeMs now_ms) {
+  drain_frames();
+  if (replay_) step_replay(now_ms);
   if (simulator_) {
     sim_batch_.clear();
     simulator_->step(now_ms, sim_batch_);
@@ -150,7 +346,10 @@ void App::tick(TimeMs now_ms) {
   }
 }
 
-void App::shutdown() { store_.flush(); }
+void App::shutdown() {
+  drain_frames();  // frames the network handed over but no tick processed yet
+  store_.flush();
+}
 
 std::optional<VesselState> App::latest(Mmsi mmsi) const {
   std::shared_lock lock(tracker_mutex_);
@@ -206,10 +405,49 @@ Health App::health(TimeMs now_ms) const {
                                     {"malformed", parse_counters_.malformed},
                                     {"invalid", parse_counters_.invalid},
                                     {"service_error", parse_counters_.service_error}};
+    json::object skipped;
+    for (const auto& [k, v] : skipped_by_type_) skipped[k] = v;
+    source["skipped_by_type"] = std::move(skipped);
+    json::object rejected;
+    for (const auto& [k, v] : rejected_by_reason_) rejected[k] = v;
+    source["rejected_by_reason"] = std::move(rejected);
+  }
+  {
+    std::lock_guard lock(queue_mutex_);
+    source["queue"] = json::object{{"depth", queue_.size()},
+                                   {"high_water", queue_high_water_},
+                                   {"capacity", config_.ingest_queue_frames},
+                                   {"dropped", queue_dropped_}};
   }
   if (simulator_) {
     source["vessels"] = config_.sim_vessels;
     source["seed"] = config_.sim_seed;
+  }
+  if (feed_) {
+    const net::FeedStatus fs = feed_->status();
+    auto time_or_null = [](const std::optional<std::int64_t>& t) {
+      return t ? json::value(format_iso8601(*t)) : json::value(nullptr);
+    };
+    json::object reconnects;
+    for (std::size_t i = 0; i < net::kReconnectCauseCount; ++i) {
+      reconnects[net::to_string(static_cast<net::ReconnectCause>(i))] = fs.reconnects[i];
+    }
+    // Never the URL's query or the key: only the state and counters.
+    source["feed"] = json::object{
+        {"state", net::to_string(fs.state)},
+        {"last_frame", time_or_null(fs.last_frame_ms)},
+        {"next_retry", time_or_null(fs.next_retry_ms)},
+        {"connected_since", time_or_null(fs.connected_since_ms)},
+        {"frames_received", fs.frames},
+        {"bytes_received", fs.bytes},
+        {"connects", fs.connects},
+        {"service_errors", fs.service_errors},
+        {"reconnects", std::move(reconnects)},
+        {"permessage_deflate", fs.permessage_deflate},
+        {"last_error", fs.last_error.empty() ? json::value(nullptr) : json::value(fs.last_error)}};
+  }
+  if (replay_) {
+    source["replay"] = json::object{{"file", replay_->path}, {"speed", config_.replay_speed}};
   }
   h.healthy = ss.last_error.empty();
   h.body = json::object{{"status", h.healthy ? "ok" : "degraded"},

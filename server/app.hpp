@@ -6,13 +6,16 @@
 #include "config.hpp"
 
 #include <aistrack/aisstream.hpp>
+#include <aistrack/net/aisstream_client.hpp>
 #include <aistrack/simulator.hpp>
 #include <aistrack/store.hpp>
 #include <aistrack/tracker.hpp>
 
 #include <boost/json.hpp>
 
+#include <fstream>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -29,25 +32,39 @@ struct Health {
   boost::json::object body;
 };
 
-/// Thread-safety: tick(), ingest*() and shutdown() from one thread at a time (the
-/// server's ingest strand); latest(), vessels() and health() from any thread.
+/// The source the App feeds from, after SOURCE=auto is resolved.
+enum class SourceKind { none, simulator, aisstream, replay };
+
+/// Thread-safety: tick(), ingest*(), start_sources(), stop_sources() and shutdown() from one
+/// thread at a time (the server's timer chain); enqueue_frame() from any thread (the network);
+/// latest(), vessels(), health() and the other const members from any thread.
 class App {
  public:
-  /// Opens the Store (throws StoreError), reloads the Tracker from it, and builds the
-  /// simulator when no API key is set. `now_ms` is the start time (ms UTC).
-  App(const ServerConfig& config, TimeMs now_ms);
+  /// Opens the Store (throws StoreError), reloads the Tracker from it, and builds the source:
+  /// the simulator, a replay file, or (when `feed_io` is given) the aisstream.io client, whose
+  /// handlers then run on `feed_io` (run it on one thread). Bad source settings throw ConfigError.
+  /// `now_ms` is the start time (ms UTC).
+  App(const ServerConfig& config, TimeMs now_ms, asio::io_context* feed_io = nullptr);
   ~App();
   App(const App&) = delete;
   App& operator=(const App&) = delete;
 
-  /// Runs the periodic work at `now_ms`: simulator step, Store batch timer, retention purge.
+  /// Starts network sources (the aisstream.io client).
+  void start_sources();
+  /// Stops network sources (closes the aisstream.io connection).
+  void stop_sources();
+  /// Runs the periodic work at `now_ms`: queued frames, simulator or replay step, Store batch
+  /// timer, retention purge.
   void tick(TimeMs now_ms);
   /// Applies one decoded message received at `now_ms` and queues it for the Store.
   void ingest(const Message& msg, TimeMs now_ms);
-  /// Parses one aisstream.io frame, archives it when STORE_RAW is on, and ingests it; returns the parse
-  /// status.
+  /// Parses one aisstream.io frame, archives it when STORE_RAW is on, and ingests it; returns the
+  /// parse status.
   aisstream::Status ingest_aisstream_frame(std::string_view frame, TimeMs now_ms);
-  /// Commits everything pending; throws StoreError if that fails.
+  /// Queues a frame from the network for the next tick (bounded: beyond it frames are dropped
+  /// and counted). Returns quickly so the socket is drained promptly.
+  void enqueue_frame(std::string&& frame, TimeMs received_ms);
+  /// Ingests the frames still queued and commits everything pending; throws StoreError if that fails.
   void shutdown();
 
   /// Latest state of one vessel.
@@ -57,7 +74,7 @@ class App {
                                                                          std::size_t limit) const;
   /// State of the source, the Store and the Tracker at `now_ms`.
   [[nodiscard]] Health health(TimeMs now_ms) const;
-  /// "simulator" or "aisstream" or "none".
+  /// "simulator", "aisstream", "replay" or "none".
   [[nodiscard]] std::string_view source_kind() const noexcept;
   /// Calls `visit` for every vessel in memory, in MMSI order, under the Tracker's shared lock
   /// (so `visit` must be quick and must not call back into the App).
@@ -68,24 +85,41 @@ class App {
   [[nodiscard]] const ServerConfig& config() const noexcept { return config_; }
 
  private:
+  struct Replay;
   void write_pending();
+  void drain_frames();
+  void step_replay(TimeMs now_ms);
+  aisstream::Status ingest_result(aisstream::Result&& result, std::string_view frame, TimeMs now_ms);
 
   ServerConfig config_;
   TimeMs started_ms_;
+  SourceKind source_ = SourceKind::none;
   Store store_;
   mutable std::shared_mutex tracker_mutex_;  // guards tracker_
   Tracker tracker_;
   std::optional<Simulator> simulator_;
+  std::unique_ptr<net::AisstreamClient> feed_;
+  std::unique_ptr<Replay> replay_;
   aisstream::Parser parser_;
   std::vector<Message> sim_batch_;
   // Filled by the Tracker subscriber under tracker_mutex_, written to the Store after it is released.
   std::vector<std::pair<Mmsi, PositionFix>> pending_fixes_;
   std::vector<VesselState> pending_vessels_;
+  std::ofstream record_;  // AISSTREAM_RECORD_FILE
+
+  // Frames from the network thread, drained by tick().
+  mutable std::mutex queue_mutex_;
+  std::vector<std::pair<std::string, TimeMs>> queue_;
+  std::vector<std::pair<std::string, TimeMs>> draining_;
+  std::uint64_t queue_dropped_ = 0;
+  std::size_t queue_high_water_ = 0;
 
   mutable std::mutex stats_mutex_;  // guards the counters below
   std::uint64_t messages_ = 0;
   std::optional<TimeMs> last_message_ms_;
   aisstream::Counters parse_counters_;
+  std::map<std::string, std::uint64_t> skipped_by_type_;
+  std::map<std::string, std::uint64_t> rejected_by_reason_;
   TimeMs next_purge_ms_ = 0;
   bool purging_ = false;
 };

@@ -34,6 +34,15 @@ bool boolean(std::string_view name, std::string_view v) {
   bad(name, v, "expected true/false (or 1/0, yes/no, on/off)");
 }
 
+// maps (issue #6): a tile URL template (same rule as aistrack::net::is_valid_tile_url_template).
+bool map_url_ok(std::string_view v) {
+  if (!v.starts_with("http://") && !v.starts_with("https://")) return false;
+  for (const char ch : v)
+    if (static_cast<unsigned char>(ch) <= 0x20) return false;
+  return v.find("{z}") != std::string_view::npos && v.find("{x}") != std::string_view::npos &&
+         v.find("{y}") != std::string_view::npos;
+}
+
 struct Setting {
   std::string_view env;
   std::string_view default_text;
@@ -110,9 +119,201 @@ const std::vector<Setting>& settings() {
            bad(n, v, "expected debug, info, warn or error");
          c.log_level = std::string(v);
        }},
+      // --- sources and the aisstream.io feed (issue #3) ---
+      {"SOURCE", "auto",
+       "auto (aisstream.io when AISSTREAM_API_KEY is set, else the simulator), simulator, aisstream, "
+       "replay:FILE (aisstream.io JSON lines) or none",
+       [](ServerConfig& c, auto n, std::string_view v) {
+         if (v != "auto" && v != "simulator" && v != "aisstream" && v != "none" &&
+             !(v.starts_with("replay:") && v.size() > 7)) {
+           bad(n, v, "expected auto, simulator, aisstream, replay:FILE or none");
+         }
+         c.source = std::string(v);
+       }},
+      {"AISSTREAM_BBOXES", "",
+       "boxes lat1,lon1,lat2,lon2 separated by ';', latitude first (empty: the world)",
+       [](ServerConfig& c, auto n, std::string_view v) {
+         std::string why;
+         auto boxes = aisstream::parse_bounding_boxes(v, why);
+         if (!boxes) bad(n, v, why);
+         c.aisstream_bboxes = std::move(*boxes);
+       }},
+      {"AISSTREAM_MESSAGE_TYPES", "",
+       "FilterMessageTypes, comma-separated aisstream.io type names (empty: all)",
+       [](ServerConfig& c, auto n, std::string_view v) {
+         c.aisstream_message_types.clear();
+         std::size_t pos = 0;
+         while (pos <= v.size()) {
+           auto end = v.find_first_of(", ", pos);
+           if (end == std::string_view::npos) end = v.size();
+           const auto item = v.substr(pos, end - pos);
+           if (!item.empty()) {
+             if (!aisstream::is_known_message_type(item)) {
+               bad(n, item, "not an aisstream.io message type (e.g. PositionReport, ShipStaticData)");
+             }
+             c.aisstream_message_types.emplace_back(item);
+           }
+           pos = end + 1;
+         }
+       }},
+      {"AISSTREAM_CA_FILE", "", "PEM file of CAs to trust for wss:// instead of the system store",
+       [](ServerConfig& c, auto n, std::string_view v) {
+         if (!v.empty() && !std::filesystem::is_regular_file(v)) bad(n, v, "no such file");
+         c.aisstream_ca_file = std::string(v);
+       }},
+      {"AISSTREAM_STALL_TIMEOUT_S", "120", "reconnect when no message arrived for this many seconds",
+       [](ServerConfig& c, auto n, auto v) {
+         c.aisstream_stall_timeout_s = integer_in<std::int64_t>(n, v, 1, 86'400);
+       }},
+      {"AISSTREAM_PING_INTERVAL_S", "30",
+       "WebSocket ping period, seconds (the service drops clients silent ~2 min)",
+       [](ServerConfig& c, auto n, auto v) {
+         c.aisstream_ping_interval_s = integer_in<std::int64_t>(n, v, 1, 60);
+       }},
+      {"AISSTREAM_BACKOFF_MAX_S", "300", "longest wait between reconnects, seconds (backoff starts at 1 s)",
+       [](ServerConfig& c, auto n, auto v) {
+         c.aisstream_backoff_max_s = integer_in<std::int64_t>(n, v, 1, 3600);
+       }},
+      {"AISSTREAM_RATE_LIMIT_WAIT_S", "60", "least wait after HTTP 429 (lowering it risks an IP ban)",
+       [](ServerConfig& c, auto n, auto v) {
+         c.aisstream_rate_limit_wait_s = integer_in<std::int64_t>(n, v, 1, 86'400);
+       }},
+      {"AISSTREAM_RECORD_FILE", "",
+       "append every frame received to this file (replay it with SOURCE=replay:FILE)",
+       [](ServerConfig& c, auto, auto v) { c.aisstream_record_file = std::string(v); }},
+      {"REPLAY_SPEED", "1", "replay pace: 1 = real time, 10 = ten times faster, 0 = as fast as possible",
+       [](ServerConfig& c, auto n, std::string_view v) {
+         double d = 0;
+         const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
+         if (v.empty() || ec != std::errc{} || p != v.data() + v.size() || !(d >= 0) || d > 1e6) {
+           bad(n, v, "expected a number from 0 to 1000000");
+         }
+         c.replay_speed = d;
+       }},
+      {"REPLAY_SHIFT_TO_NOW", "false", "shift replayed times so the first frame is now",
+       [](ServerConfig& c, auto n, auto v) { c.replay_shift_to_now = boolean(n, v); }},
+      {"INGEST_QUEUE_FRAMES", "200000",
+       "frames held between the network and the parser; more are dropped and counted",
+       [](ServerConfig& c, auto n, auto v) {
+         c.ingest_queue_frames = integer_in<std::size_t>(n, v, 100, 100'000'000);
+       }},
       // --- stats and track history (issue #5) ---
+      {"STATS_MAX_HOURS", "168", "largest window of /v1/stats (hours=, or from/to), hours",
+       [](ServerConfig& c, auto n, auto v) { c.stats_max_hours = integer_in<int>(n, v, 1, 87'600); }},
+      {"STATS_MAX_SPEED_KN", "60",
+       "Stats jump filter: a fix implying a faster speed from the last good one is rejected, knots",
+       [](ServerConfig& c, auto n, std::string_view v) {
+         double kn = 0;
+         const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), kn);
+         if (v.empty() || ec != std::errc{} || p != v.data() + v.size() || !(kn > 0 && kn <= 1000))
+           bad(n, v, "expected a speed in knots above 0 and at most 1000");
+         c.stats_max_speed_kn = kn;
+       }},
+      {"STATS_STOP_SOG_KN", "0.5", "Stats: below this speed over ground a vessel counts as stopped, knots",
+       [](ServerConfig& c, auto n, std::string_view v) {
+         double kn = 0;
+         const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), kn);
+         if (v.empty() || ec != std::errc{} || p != v.data() + v.size() || !(kn >= 0 && kn <= 50))
+           bad(n, v, "expected a speed in knots from 0 to 50");
+         c.stats_stop_sog_kn = kn;
+       }},
+      {"STATS_GAP_S", "600",
+       "Stats: a longer interval between two fixes is a gap (also caps SOG weights), seconds",
+       [](ServerConfig& c, auto n, auto v) { c.stats_gap_s = integer_in<int>(n, v, 1, 86'400); }},
+      {"TRACK_MAX_LIMIT", "10000", "largest page of /v1/ais/{mmsi}/track (limit=), fixes",
+       [](ServerConfig& c, auto n, auto v) {
+         c.track_max_limit = integer_in<std::size_t>(n, v, 1, 1'000'000);
+       }},
 
       // --- maps (issue #6) ---
+      {"MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+       "base map tiles: http(s) URL template with {z}, {x}, {y} (empty: offline basemap only)",
+       [](ServerConfig& c, auto n, std::string_view v) {
+         if (!v.empty() && !map_url_ok(v))
+           bad(n, v, "expected an http:// or https:// URL with {z}, {x} and {y}");
+         c.map_tile_url = std::string(v);
+       }},
+      {"MAP_SEAMARK_URL", "https://tiles.openseamap.org/seamark/{z}/{x}/{y}.png",
+       "OpenSeaMap seamark tiles drawn over the base map: URL template (empty: none)",
+       [](ServerConfig& c, auto n, std::string_view v) {
+         if (!v.empty() && !map_url_ok(v))
+           bad(n, v, "expected an http:// or https:// URL with {z}, {x} and {y}");
+         c.map_seamark_url = std::string(v);
+       }},
+      {"MAP_TILE_MBTILES", "", "MBTiles file of base tiles, asked before MAP_TILE_URL (empty: none)",
+       [](ServerConfig& c, auto n, std::string_view v) {
+         if (!v.empty() && !std::filesystem::is_regular_file(v)) bad(n, v, "no such file");
+         c.map_tile_mbtiles = std::string(v);
+       }},
+      {"MAP_TILE_FOLDER", "", "folder of base tiles as z/x/y.png, asked before MAP_TILE_URL (empty: none)",
+       [](ServerConfig& c, auto n, std::string_view v) {
+         if (!v.empty() && !std::filesystem::is_directory(v)) bad(n, v, "no such folder");
+         c.map_tile_folder = std::string(v);
+       }},
+      {"MAP_TILE_CACHE_DIR", "tile-cache",
+       "disk cache of downloaded tiles (created when the first map is drawn)",
+       [](ServerConfig& c, auto n, std::string_view v) {
+         if (v.empty()) bad(n, v, "expected a folder path");
+         c.map_tile_cache_dir = std::string(v);
+       }},
+      {"MAP_TILE_CACHE_MB", "512", "size cap of the tile disk cache, MiB (0: no disk cache)",
+       [](ServerConfig& c, auto n, auto v) {
+         c.map_tile_cache_mb = integer_in<std::size_t>(n, v, 0, 1'048'576);
+       }},
+      {"MAP_TILE_CACHE_DAYS", "7",
+       "keep every cached tile at least this many days, longer when the server says so (OSM policy: 7)",
+       [](ServerConfig& c, auto n, auto v) { c.map_tile_cache_days = integer_in<int>(n, v, 7, 3650); }},
+      {"MAP_MEMORY_TILES", "256", "decoded tiles kept in memory per layer (256 KiB each)",
+       [](ServerConfig& c, auto n, auto v) {
+         c.map_memory_tiles = integer_in<std::size_t>(n, v, 16, 65'536);
+       }},
+      {"MAP_USER_AGENT", "aistrack/0.1.0 (AIS ship tracker map renderer; libcurl)",
+       "User-Agent of tile requests: identify your installation, with a contact (OSM tile policy)",
+       [](ServerConfig& c, auto n, std::string_view v) {
+         bool printable = !v.empty() && v.size() <= 512;
+         for (const char ch : v) printable = printable && static_cast<unsigned char>(ch) >= 0x20;
+         if (!printable) bad(n, v, "expected a non-empty single-line User-Agent (at most 512 characters)");
+         c.map_user_agent = std::string(v);
+       }},
+      {"MAP_TILE_TIMEOUT_MS", "10000", "every tile of one map layer must arrive within this, ms",
+       [](ServerConfig& c, auto n, auto v) {
+         c.map_tile_timeout_ms = integer_in<std::int64_t>(n, v, 100, 120'000);
+       }},
+      {"MAP_TILE_CONNECTIONS", "2", "parallel connections to one tile server",
+       [](ServerConfig& c, auto n, auto v) { c.map_tile_connections = integer_in<int>(n, v, 1, 16); }},
+      {"MAP_BASEMAP", "third_party/npm/node_modules/world-atlas/land-50m.json",
+       "offline basemap for missing tiles: TopoJSON or GeoJSON land polygons (empty: sea and graticule only)",
+       [](ServerConfig& c, auto, auto v) { c.map_basemap = std::string(v); }},
+      {"MAP_MIN_SIZE", "64", "smallest width or height a map request may ask for, pixels",
+       [](ServerConfig& c, auto n, auto v) { c.map_min_size = integer_in<int>(n, v, 16, 8192); }},
+      {"MAP_MAX_SIZE", "2048", "largest width or height a map request may ask for, pixels",
+       [](ServerConfig& c, auto n, auto v) {
+         c.map_max_size = integer_in<int>(n, v, 16, 8192);
+         if (c.map_max_size < c.map_min_size) bad(n, v, "must not be below MAP_MIN_SIZE");
+       }},
+      {"MAP_WIDTH", "800", "default map width, pixels (within MAP_MIN_SIZE..MAP_MAX_SIZE)",
+       [](ServerConfig& c, auto n, auto v) {
+         c.map_width = integer_in<int>(n, v, c.map_min_size, c.map_max_size);
+       }},
+      {"MAP_HEIGHT", "600", "default map height, pixels (within MAP_MIN_SIZE..MAP_MAX_SIZE)",
+       [](ServerConfig& c, auto n, auto v) {
+         c.map_height = integer_in<int>(n, v, c.map_min_size, c.map_max_size);
+       }},
+      {"MAP_COLOR", "color", "default colour scheme of maps: color or grayscale",
+       [](ServerConfig& c, auto n, std::string_view v) {
+         if (v != "color" && v != "grayscale") bad(n, v, "expected color or grayscale");
+         c.map_color = std::string(v);
+       }},
+      {"MAP_JPEG_QUALITY", "85", "default JPEG quality, 1..100",
+       [](ServerConfig& c, auto n, auto v) { c.map_jpeg_quality = integer_in<int>(n, v, 1, 100); }},
+      {"MAP_TRACK_HOURS", "6", "default track window of a map, hours",
+       [](ServerConfig& c, auto n, auto v) { c.map_track_hours = integer_in<int>(n, v, 1, 87'600); }},
+      {"MAP_MAX_HOURS", "168", "largest track window (hours=) a map request may ask for, hours",
+       [](ServerConfig& c, auto n, auto v) { c.map_max_hours = integer_in<int>(n, v, 1, 87'600); }},
+      {"MAP_TRACK_MAX_POINTS", "20000", "most track points read for one map (the newest are kept)",
+       [](ServerConfig& c, auto n, auto v) {
+         c.map_track_max_points = integer_in<std::size_t>(n, v, 2, 10'000'000);
+       }},
   };
   return kSettings;
 }

@@ -5,6 +5,7 @@
 // the setting and what is allowed), and --help is generated from the same table.
 #pragma once
 
+#include <aistrack/aisstream.hpp>
 #include <aistrack/types.hpp>
 
 #include <cstddef>
@@ -33,9 +34,49 @@ struct ServerConfig {
   int retention_days = 30;
   std::string log_level = "info";
 
+  // --- sources and the aisstream.io feed (issue #3) ---
+  std::string source = "auto";  ///< auto | simulator | aisstream | replay:FILE | none
+  std::vector<aisstream::BoundingBox> aisstream_bboxes;  ///< empty: the whole world
+  std::vector<std::string> aisstream_message_types;      ///< empty: all
+  std::string aisstream_ca_file;
+  std::int64_t aisstream_stall_timeout_s = 120;
+  std::int64_t aisstream_ping_interval_s = 30;
+  std::int64_t aisstream_backoff_max_s = 300;
+  std::int64_t aisstream_rate_limit_wait_s = 60;
+  std::string aisstream_record_file;  ///< append every received frame here (one per line)
+  double replay_speed = 1.0;          ///< 0: as fast as possible
+  bool replay_shift_to_now = false;   ///< move replayed times so the first frame is "now"
+  std::size_t ingest_queue_frames = 200'000;
+
   // --- stats and track history (issue #5) ---
+  int stats_max_hours = 168;             ///< largest window of GET /v1/stats (hours= or from/to), hours
+  double stats_max_speed_kn = 60.0;      ///< Stats jump filter: fastest plausible ship, knots
+  double stats_stop_sog_kn = 0.5;        ///< Stats: below this SOG a vessel is stopped, knots
+  int stats_gap_s = 600;                 ///< Stats: a longer interval between fixes is a gap, seconds
+  std::size_t track_max_limit = 10'000;  ///< largest page of GET /v1/ais/{mmsi}/track, fixes
 
   // --- maps (issue #6) ---
+  std::string map_tile_url = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";  ///< base layer; empty: none
+  std::string map_seamark_url = "https://tiles.openseamap.org/seamark/{z}/{x}/{y}.png";  ///< empty: none
+  std::string map_tile_mbtiles;  ///< MBTiles file asked before HTTP for base tiles (empty: none)
+  std::string map_tile_folder;   ///< folder of z/x/y.png asked before HTTP for base tiles (empty: none)
+  std::string map_tile_cache_dir = "tile-cache";  ///< disk cache of downloaded tiles
+  std::size_t map_tile_cache_mb = 512;            ///< disk cache size cap, MiB (0: no disk cache)
+  int map_tile_cache_days = 7;                    ///< keep every tile at least this long, days (≥ 7)
+  std::size_t map_memory_tiles = 256;             ///< decoded tiles kept in memory (256 KiB each)
+  std::string map_user_agent = "aistrack/0.1.0 (AIS ship tracker map renderer; libcurl)";
+  std::int64_t map_tile_timeout_ms = 10'000;  ///< every tile of one map layer must arrive within this
+  int map_tile_connections = 2;               ///< parallel connections per tile server
+  std::string map_basemap = "third_party/npm/node_modules/world-atlas/land-50m.json";  ///< offline land
+  int map_width = 800;                        ///< default width, pixels
+  int map_height = 600;                       ///< default height, pixels
+  int map_min_size = 64;                      ///< smallest width/height a request may ask for, pixels
+  int map_max_size = 2048;                    ///< largest width/height a request may ask for, pixels
+  std::string map_color = "color";            ///< default scheme: color | grayscale
+  int map_jpeg_quality = 85;                  ///< default JPEG quality 1..100
+  int map_track_hours = 6;                    ///< default track window, hours
+  int map_max_hours = 168;                    ///< largest hours= a request may ask for
+  std::size_t map_track_max_points = 20'000;  ///< most track points read for one map
 };
 
 /// A bad setting; what() names it and what is allowed. The server exits with status 2.

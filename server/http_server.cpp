@@ -9,6 +9,7 @@
 #include <websocketpp/config/asio_no_tls.hpp>
 #include <websocketpp/server.hpp>
 
+#include <asio/executor_work_guard.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/thread_pool.hpp>
@@ -45,7 +46,20 @@ void raise_fd_limit() {
 
 int run_server(const ServerConfig& config) {
   raise_fd_limit();
-  App app(config, now_ms());
+  // The aisstream.io client gets its own io_context and thread, so reading the socket never
+  // waits behind HTTP requests or ingest work (frames are queued and parsed in the tick).
+  asio::io_context feed_io;
+  auto feed_guard = asio::make_work_guard(feed_io);
+  App app(config, now_ms(), &feed_io);
+  std::thread feed_thread([&] { feed_io.run(); });
+  struct JoinFeed {
+    asio::io_context& io;
+    std::thread& thread;
+    ~JoinFeed() {
+      io.stop();
+      if (thread.joinable()) thread.join();
+    }
+  } join_feed{feed_io, feed_thread};
   Api api(app, config);
 
   asio::io_context io;
@@ -117,6 +131,7 @@ int run_server(const ServerConfig& config) {
   }
   log(LogLevel::info, "listening on http://{}:{} (source: {})", config.http_bind, config.http_port,
       app.source_kind());
+  app.start_sources();
 
   // All ingest work runs in this one timer chain, so App::tick never runs concurrently with itself.
   asio::steady_timer timer(io);
@@ -149,6 +164,11 @@ int run_server(const ServerConfig& config) {
   io.run();
   for (auto& t : threads) t.join();
   slow_pool.join();
+  // Say goodbye to aisstream.io (close frame, going away) before the feed thread ends.
+  app.stop_sources();
+  asio::steady_timer grace(feed_io, std::chrono::milliseconds(300));
+  grace.async_wait([&](const std::error_code&) { feed_guard.reset(); });
+  feed_thread.join();
 
   try {
     app.shutdown();

@@ -27,14 +27,6 @@ int main(int argc, char** argv) {
     parse_log_level(config.log_level, level);
     g_log_level = level;
     if (!loaded.env_file.empty()) log(LogLevel::info, "settings read from {}", loaded.env_file);
-    if (!config.aisstream_api_key.empty()) {
-      // The live aisstream.io client is its own piece of work; refusing is more honest
-      // than silently running the simulator while the user expects real ships.
-      log(LogLevel::error,
-          "AISSTREAM_API_KEY is set, but this build has no aisstream.io client yet; unset it to run the "
-          "simulator");
-      return 2;
-    }
     return run_server(config);
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "aistrack-server: %s\n", e.what());

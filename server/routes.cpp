@@ -2,6 +2,10 @@
 
 #include "json_view.hpp"
 
+#include <charconv>
+#include <cmath>
+#include <tuple>
+
 namespace aistrack::server {
 namespace json = boost::json;
 
@@ -21,7 +25,34 @@ Response get_vessel(const App& app, std::string_view id) {
   return json_response(vessel_json(*v));
 }
 
-Response list_vessels(const App& app, const Query& q) {
+// bbox=minlat,minlon,maxlat,maxlon (degrees; minlon > maxlon crosses the antimeridian) for
+// /v1/vessels (issue #5); nullopt when malformed or out of range.
+struct VesselBox {
+  double min_lat, min_lon, max_lat, max_lon;
+  [[nodiscard]] bool contains(const LatLon& p) const noexcept {
+    if (p.lat_deg < min_lat || p.lat_deg > max_lat) return false;
+    if (min_lon <= max_lon) return p.lon_deg >= min_lon && p.lon_deg <= max_lon;
+    return p.lon_deg >= min_lon || p.lon_deg <= max_lon;
+  }
+};
+
+std::optional<VesselBox> parse_box(std::string_view s) {
+  double v[4] = {};
+  for (int i = 0; i < 4; ++i) {
+    const auto comma = i < 3 ? s.find(',') : s.size();
+    if (comma == std::string_view::npos) return std::nullopt;
+    const auto [p, ec] = std::from_chars(s.data(), s.data() + comma, v[i]);
+    if (comma == 0 || ec != std::errc{} || p != s.data() + comma || !std::isfinite(v[i])) return std::nullopt;
+    s.remove_prefix(std::min(comma + 1, s.size()));
+  }
+  const VesselBox b{v[0], v[1], v[2], v[3]};
+  const bool lat_ok = b.min_lat >= -90 && b.max_lat <= 90 && b.min_lat <= b.max_lat;
+  const bool lon_ok = b.min_lon >= -180 && b.min_lon <= 180 && b.max_lon >= -180 && b.max_lon <= 180;
+  if (!lat_ok || !lon_ok) return std::nullopt;
+  return b;
+}
+
+Response list_vessels(const App& app, const Query& q, TimeMs now_ms) {
   const auto limit = size_param(q, "limit", kDefaultLimit, kMaxLimit);
   if (!limit || *limit == 0) {
     return error_response(400, "invalid_parameter",
@@ -29,7 +60,36 @@ Response list_vessels(const App& app, const Query& q) {
   }
   const auto offset = size_param(q, "offset", 0, SIZE_MAX);
   if (!offset) return error_response(400, "invalid_parameter", "offset must be a non-negative integer");
-  auto [page, total] = app.vessels(*offset, *limit);
+  // bbox and since (issue #5) filter the vessels in memory by their latest position / last_seen.
+  std::optional<VesselBox> box;
+  if (const auto it = q.find("bbox"); it != q.end()) {
+    box = parse_box(it->second);
+    if (!box) {
+      return error_response(400, "invalid_parameter",
+                            "bbox must be minlat,minlon,maxlat,maxlon in degrees (latitudes -90..90 with "
+                            "minlat <= maxlat, longitudes -180..180); got '" +
+                                it->second + "'");
+    }
+  }
+  constexpr std::size_t kMaxSinceS = 100ULL * 365 * 86'400;
+  const auto since_s = size_param(q, "since", 0, kMaxSinceS);
+  if (!since_s || (q.contains("since") && *since_s == 0)) {
+    return error_response(400, "invalid_parameter",
+                          "since must be a whole number of seconds from 1 to " + std::to_string(kMaxSinceS));
+  }
+  std::vector<VesselState> page;
+  std::size_t total = 0;
+  if (box || q.contains("since")) {
+    const TimeMs seen_after_ms = now_ms - static_cast<TimeMs>(*since_s) * 1000;
+    app.for_each_vessel([&](const VesselState& v) {
+      if (q.contains("since") && v.last_seen_ms < seen_after_ms) return;
+      if (box && !(v.position && box->contains(v.position->latlon))) return;
+      if (total >= *offset && page.size() < *limit) page.push_back(v);
+      ++total;
+    });
+  } else {
+    std::tie(page, total) = app.vessels(*offset, *limit);
+  }
   json::array items;
   items.reserve(page.size());
   for (const auto& v : page) items.emplace_back(vessel_json(v));
@@ -77,7 +137,7 @@ Response Api::handle(const Request& request, TimeMs now_ms) const {
   }
   if (target == "/v1/vessels") {
     if (!read) return method_not_allowed("GET, HEAD");
-    return list_vessels(app_, *params);
+    return list_vessels(app_, *params, now_ms);
   }
   constexpr std::string_view kAis = "/v1/ais/";
   if (target.starts_with(kAis) && target.size() > kAis.size() &&

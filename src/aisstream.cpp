@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include <charconv>
 #include <cmath>
 #include <cstddef>
 #include <string>
@@ -333,6 +334,121 @@ std::optional<TimeMs> parse_go_time(std::string_view t) noexcept {
     if (pos < t.size() && t[pos] != ' ') return std::nullopt;
   }
   return *wall - offset_min * 60'000;
+}
+
+namespace {
+// Every MessageType aisstream.io documents (https://aisstream.io/documentation).
+constexpr std::string_view kKnownTypes[] = {"PositionReport",
+                                            "UnknownMessage",
+                                            "AddressedSafetyMessage",
+                                            "AddressedBinaryMessage",
+                                            "AidsToNavigationReport",
+                                            "AssignedModeCommand",
+                                            "BaseStationReport",
+                                            "BinaryAcknowledge",
+                                            "BinaryBroadcastMessage",
+                                            "ChannelManagement",
+                                            "CoordinatedUTCInquiry",
+                                            "DataLinkManagementMessage",
+                                            "DataLinkManagementMessageData",
+                                            "ExtendedClassBPositionReport",
+                                            "GroupAssignmentCommand",
+                                            "GnssBroadcastBinaryMessage",
+                                            "Interrogation",
+                                            "LongRangeAisBroadcastMessage",
+                                            "MultiSlotBinaryMessage",
+                                            "SafetyBroadcastMessage",
+                                            "ShipStaticData",
+                                            "SingleSlotBinaryMessage",
+                                            "StandardClassBPositionReport",
+                                            "StandardSearchAndRescueAircraftReport",
+                                            "StaticDataReport"};
+}  // namespace
+
+bool is_known_message_type(std::string_view name) noexcept {
+  for (const auto known : kKnownTypes) {
+    if (known == name) return true;
+  }
+  return false;
+}
+
+std::string subscription_json(const Subscription& sub) {
+  json::object o;
+  o["APIKey"] = sub.api_key;
+  json::array boxes;
+  if (sub.boxes.empty()) {
+    boxes.push_back(json::array{json::array{-90.0, -180.0}, json::array{90.0, 180.0}});
+  }
+  for (const BoundingBox& b : sub.boxes) {
+    boxes.push_back(json::array{json::array{b.lat1_deg, b.lon1_deg}, json::array{b.lat2_deg, b.lon2_deg}});
+  }
+  o["BoundingBoxes"] = std::move(boxes);
+  if (!sub.mmsi.empty() && sub.mmsi.size() <= kMaxSubscribedMmsi) {
+    json::array ids;
+    // The service wants MMSIs as 9-digit strings.
+    for (const Mmsi m : sub.mmsi) ids.push_back(json::value(format_mmsi(m)));
+    o["FiltersShipMMSI"] = std::move(ids);
+  }
+  if (!sub.message_types.empty()) {
+    json::array types;
+    for (const auto& t : sub.message_types) types.push_back(json::value(t));
+    o["FilterMessageTypes"] = std::move(types);
+  }
+  return json::serialize(o);
+}
+
+std::optional<std::vector<BoundingBox>> parse_bounding_boxes(std::string_view text, std::string& error) {
+  std::vector<BoundingBox> out;
+  std::size_t pos = 0;
+  int index = 0;
+  while (pos <= text.size()) {
+    auto end = text.find(';', pos);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view box = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (box.find_first_not_of(" \t") == std::string_view::npos) {
+      if (end == text.size()) break;
+      continue;
+    }
+    ++index;
+    double v[4];
+    std::size_t p = 0;
+    for (int i = 0; i < 4; ++i) {
+      while (p < box.size() && box[p] == ' ') ++p;
+      const auto comma = i < 3 ? box.find(',', p) : box.size();
+      if (comma == std::string_view::npos) {
+        error = "box " + std::to_string(index) + " ('" + std::string(box) +
+                "') needs 4 numbers lat1,lon1,lat2,lon2";
+        return std::nullopt;
+      }
+      std::string_view num = box.substr(p, comma - p);
+      while (!num.empty() && num.back() == ' ') num.remove_suffix(1);
+      const auto [ptr, ec] = std::from_chars(num.data(), num.data() + num.size(), v[i]);
+      if (num.empty() || ec != std::errc{} || ptr != num.data() + num.size() || !std::isfinite(v[i])) {
+        error = "box " + std::to_string(index) + ": '" + std::string(num) + "' is not a number";
+        return std::nullopt;
+      }
+      p = comma + 1;
+    }
+    const bool lat_ok = std::abs(v[0]) <= 90 && std::abs(v[2]) <= 90;
+    const bool lon_ok = std::abs(v[1]) <= 180 && std::abs(v[3]) <= 180;
+    if (!lat_ok && lon_ok && std::abs(v[1]) <= 90 && std::abs(v[3]) <= 90) {
+      error = "box " + std::to_string(index) + " ('" + std::string(box) +
+              "') looks like lon,lat: aisstream.io wants latitude first (lat1,lon1,lat2,lon2)";
+      return std::nullopt;
+    }
+    if (!lat_ok) {
+      error = "box " + std::to_string(index) + ": latitudes must be within -90..90";
+      return std::nullopt;
+    }
+    if (!lon_ok) {
+      error = "box " + std::to_string(index) + ": longitudes must be within -180..180";
+      return std::nullopt;
+    }
+    out.push_back(BoundingBox{v[0], v[1], v[2], v[3]});
+    if (end == text.size()) break;
+  }
+  return out;
 }
 
 struct Parser::Impl {

@@ -458,6 +458,7 @@ struct Store::Impl {
   mutable std::mutex read_mutex;
   DbPtr reader;
   StmtPtr read_latest, read_track, read_vessels;
+  StmtPtr read_track_page;  // track_page(): rowid first, then the fix columns
 
   // Counters shared with stats() on other threads.
   mutable std::mutex stats_mutex;
@@ -595,6 +596,13 @@ struct Store::Impl {
     read_track = prepare(reader.get(), "SELECT " + fix_cols +
                                            " FROM positions WHERE mmsi = ?1 AND ts_ms BETWEEN ?2 AND ?3 "
                                            "ORDER BY ts_ms LIMIT ?4");
+    // ?2 is max(from, cursor time) so the index range starts at the cursor; the OR skips the rows
+    // of the cursor's own millisecond up to its row id. The index holds (mmsi, ts_ms, rowid), so
+    // this ORDER BY needs no sort (Store::track_query_plan shows it).
+    read_track_page =
+        prepare(reader.get(), "SELECT rowid, " + fix_cols +
+                                  " FROM positions WHERE mmsi = ?1 AND ts_ms BETWEEN ?2 AND ?3 "
+                                  "AND (ts_ms > ?4 OR rowid > ?5) ORDER BY ts_ms, rowid LIMIT ?6");
   }
 
   // ---- writing --------------------------------------------------------------------------------
@@ -983,6 +991,78 @@ std::vector<PositionFix> Store::track(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms, s
     if (auto fix = read_fix(s, 0)) out.push_back(*fix);
   }
   if (rc != SQLITE_DONE) im.read_failed(rc);
+  return out;
+}
+
+TrackPage Store::track_page(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms, std::optional<TrackCursor> after,
+                            std::size_t limit) const {
+  const Impl& im = *impl_;
+  TrackPage out;
+  if (limit == 0 || from_ms > to_ms) return out;
+  constexpr auto kMin = std::numeric_limits<sqlite3_int64>::min();
+  const std::lock_guard lock(im.read_mutex);
+  sqlite3_stmt* s = im.read_track_page.get();
+  const ResetOnExit reset(s);
+  sqlite3_bind_int64(s, 1, mmsi);
+  sqlite3_bind_int64(s, 2, after ? std::max(from_ms, after->ts_ms) : from_ms);
+  sqlite3_bind_int64(s, 3, to_ms);
+  sqlite3_bind_int64(s, 4, after ? after->ts_ms : kMin);
+  sqlite3_bind_int64(s, 5, after ? after->row_id : kMin);
+  // One row more than asked says whether another page follows.
+  const auto max_limit = static_cast<std::size_t>(std::numeric_limits<sqlite3_int64>::max()) - 1;
+  sqlite3_bind_int64(s, 6, static_cast<sqlite3_int64>(std::min(limit, max_limit) + 1));
+  std::optional<TrackCursor> last;
+  std::size_t rows = 0;
+  int rc = SQLITE_ROW;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if (rows == limit) {
+      out.next = last;  // a row beyond the page exists
+      break;
+    }
+    ++rows;
+    // A row read_fix refuses (hand-edited file) is skipped but still advances the cursor.
+    if (const auto fix = read_fix(s, 1)) out.fixes.push_back(*fix);
+    last = TrackCursor{sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 0)};
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) im.read_failed(rc);
+  return out;
+}
+
+std::size_t Store::visit_track(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms, std::size_t limit,
+                               const std::function<void(const PositionFix&)>& visit) const {
+  const Impl& im = *impl_;
+  if (limit == 0 || from_ms > to_ms) return 0;
+  const std::lock_guard lock(im.read_mutex);
+  sqlite3_stmt* s = im.read_track.get();
+  const ResetOnExit reset(s);
+  sqlite3_bind_int64(s, 1, mmsi);
+  sqlite3_bind_int64(s, 2, from_ms);
+  sqlite3_bind_int64(s, 3, to_ms);
+  const auto max_limit = static_cast<std::size_t>(std::numeric_limits<sqlite3_int64>::max());
+  sqlite3_bind_int64(s, 4, static_cast<sqlite3_int64>(std::min(limit, max_limit)));
+  std::size_t visited = 0;
+  int rc = SQLITE_ROW;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if (const auto fix = read_fix(s, 0)) {
+      visit(*fix);
+      ++visited;
+    }
+  }
+  if (rc != SQLITE_DONE) im.read_failed(rc);
+  return visited;
+}
+
+std::vector<std::string> Store::track_query_plan() const {
+  const Impl& im = *impl_;
+  std::vector<std::string> out;
+  const std::lock_guard lock(im.read_mutex);
+  for (const StmtPtr* stmt : {&im.read_track, &im.read_track_page}) {
+    const std::string sql = std::string("EXPLAIN QUERY PLAN ") + sqlite3_sql(stmt->get());
+    StmtPtr plan = im.prepare(im.reader.get(), sql);
+    int rc = SQLITE_ROW;
+    while ((rc = sqlite3_step(plan.get())) == SQLITE_ROW) out.push_back(col_text(plan.get(), 3).value_or(""));
+    if (rc != SQLITE_DONE) im.read_failed(rc);
+  }
   return out;
 }
 

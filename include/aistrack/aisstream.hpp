@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace aistrack::aisstream {
 
@@ -80,6 +81,34 @@ class Parser {
 
 /// One-shot convenience around Parser (allocates; prefer a Parser in loops).
 Result parse(std::string_view frame, TimeMs received_ms);
+
+/// One subscription box, corners as aisstream.io wants them: latitude first.
+struct BoundingBox {
+  double lat1_deg = -90;
+  double lon1_deg = -180;
+  double lat2_deg = 90;
+  double lon2_deg = 180;
+};
+
+/// What to ask the service for.
+struct Subscription {
+  std::string api_key;
+  std::vector<BoundingBox> boxes;          ///< empty → the whole world
+  std::vector<Mmsi> mmsi;                  ///< sent only when 1..kMaxSubscribedMmsi (else filter locally)
+  std::vector<std::string> message_types;  ///< empty → all types
+};
+
+/// Most MMSIs the service accepts in FiltersShipMMSI.
+inline constexpr std::size_t kMaxSubscribedMmsi = 50;
+
+/// The subscription message (JSON) to send within 3 s of connecting. Contains the API key: never log it.
+std::string subscription_json(const Subscription& subscription);
+
+/// Parses "lat1,lon1,lat2,lon2;…" (latitude first); on error returns nullopt and says why in `error`.
+std::optional<std::vector<BoundingBox>> parse_bounding_boxes(std::string_view text, std::string& error);
+
+/// True when `name` is a message type aisstream.io knows (for FilterMessageTypes).
+bool is_known_message_type(std::string_view name) noexcept;
 
 /// Parses Go's time.String() form ("2023-10-15 09:51:08.143077274 +0000 UTC") → ms UTC.
 std::optional<TimeMs> parse_go_time(std::string_view text) noexcept;

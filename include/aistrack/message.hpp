@@ -72,6 +72,7 @@ struct Message {
   Source source = Source::unknown;
   StationClass station = StationClass::class_a;
   TimeMs ts_ms = 0;                        ///< when the report was received (or tag-block time)
+  bool own_ship = false;                   ///< NMEA !xxVDO: a report of our own vessel
   std::optional<PositionReport> position;  ///< set for position-bearing messages
   std::optional<StaticData> static_data;   ///< set for static/voyage messages (19 and 21 set both)
 };

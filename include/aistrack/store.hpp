@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,6 +50,20 @@ struct StoreStats {
   std::string last_error;  ///< empty when the last commit succeeded
 };
 
+/// A position's place in track order (report time, then SQLite row id as the tie-breaker):
+/// the cursor of Store::track_page.
+struct TrackCursor {
+  TimeMs ts_ms = 0;
+  std::int64_t row_id = 0;
+  friend bool operator==(const TrackCursor&, const TrackCursor&) = default;
+};
+
+/// One page of a track from Store::track_page.
+struct TrackPage {
+  std::vector<PositionFix> fixes;   ///< in (ts_ms, row id) order
+  std::optional<TrackCursor> next;  ///< the last fix's cursor when more follow; nullopt: last page
+};
+
 /// SQLite-backed store. The schema is created and migrated by `PRAGMA user_version`.
 ///
 /// Thread-safety: writers (add_*, upsert_vessel, poll, flush, purge_step) must be called
@@ -85,6 +100,18 @@ class Store {
   /// Positions of `mmsi` with from_ms <= ts_ms <= to_ms, oldest first, at most `limit`.
   [[nodiscard]] std::vector<PositionFix> track(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms,
                                                std::size_t limit) const;
+  /// Positions of `mmsi` with from_ms <= ts_ms <= to_ms that come after `after` in (ts_ms, row id)
+  /// order (from the start when nullopt), at most `limit`: stable paging even between equal times.
+  [[nodiscard]] TrackPage track_page(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms,
+                                     std::optional<TrackCursor> after, std::size_t limit) const;
+  /// Calls `visit` for each position of `mmsi` with from_ms <= ts_ms <= to_ms, oldest first, at most
+  /// `limit`, without building a vector; returns how many it visited. `visit` runs under the read
+  /// lock: keep it quick and never call the Store from it.
+  std::size_t visit_track(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms, std::size_t limit,
+                          const std::function<void(const PositionFix&)>& visit) const;
+  /// SQLite's EXPLAIN QUERY PLAN for the track queries (track, track_page), one line per step
+  /// (for tests and diagnosis: each should search the (mmsi, ts_ms) index, never scan or sort).
+  [[nodiscard]] std::vector<std::string> track_query_plan() const;
   /// Every vessel in the vessels table, oldest last_seen first (the order Tracker::restore wants).
   [[nodiscard]] std::vector<VesselState> vessels() const;
 

@@ -114,12 +114,19 @@ int connect_loopback(int port, double timeout_s) {
 }  // namespace
 
 HttpResponse http_request(int port, const std::string& method, const std::string& target,
-                          const std::string& body, double timeout_s) {
+                          const std::string& body, double timeout_s,
+                          const std::vector<std::pair<std::string, std::string>>& headers) {
   HttpResponse out;
   const int fd = connect_loopback(port, timeout_s);
   if (fd < 0) return out;
   std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
-                    "\r\nConnection: close\r\nUser-Agent: aistrack-tests\r\n";
+                    "\r\nUser-Agent: aistrack-tests\r\n";
+  bool has_connection = false;
+  for (const auto& [k, v] : headers) {
+    req += k + ": " + v + "\r\n";
+    has_connection = has_connection || k == "Connection";
+  }
+  if (!has_connection) req += "Connection: close\r\n";
   if (!body.empty() || method == "POST" || method == "PUT") {
     req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   }

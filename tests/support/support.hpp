@@ -39,7 +39,8 @@ struct HttpResponse {
 
 /// Sends one HTTP/1.1 request to 127.0.0.1:port and reads the whole response.
 HttpResponse http_request(int port, const std::string& method, const std::string& target,
-                          const std::string& body = {}, double timeout_s = 5.0);
+                          const std::string& body = {}, double timeout_s = 5.0,
+                          const std::vector<std::pair<std::string, std::string>>& headers = {});
 
 /// A TCP port that was free a moment ago on 127.0.0.1.
 int free_port();

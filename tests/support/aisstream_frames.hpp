@@ -1,4 +1,4 @@
-// Synthetic aisstream.io frames for benchmarks: simulator messages written in the exact
+// Synthetic aisstream.io frames for tests and benchmarks: simulator messages written in the exact
 // envelope shape the service sends (MetaData first, as in the 2026 captures).
 #pragma once
 
