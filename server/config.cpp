@@ -281,7 +281,7 @@ const std::vector<Setting>& settings() {
        }},
       {"MAP_TILE_CONNECTIONS", "2", "parallel connections to one tile server",
        [](ServerConfig& c, auto n, auto v) { c.map_tile_connections = integer_in<int>(n, v, 1, 16); }},
-      {"MAP_BASEMAP", "third_party/npm/node_modules/world-atlas/land-50m.json",
+      {"MAP_BASEMAP", AISTRACK_DEFAULT_BASEMAP,
        "offline basemap for missing tiles: TopoJSON or GeoJSON land polygons (empty: sea and graticule only)",
        [](ServerConfig& c, auto, auto v) { c.map_basemap = std::string(v); }},
       {"MAP_MIN_SIZE", "64", "smallest width or height a map request may ask for, pixels",

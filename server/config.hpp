@@ -14,6 +14,11 @@
 #include <string>
 #include <vector>
 
+// Where scripts/install-deps.sh puts world-atlas, set by CMake to an absolute path.
+#ifndef AISTRACK_DEFAULT_BASEMAP
+#define AISTRACK_DEFAULT_BASEMAP "third_party/npm/node_modules/world-atlas/land-50m.json"
+#endif
+
 namespace aistrack::server {
 
 /// Everything the server can be told.
@@ -67,9 +72,9 @@ struct ServerConfig {
   std::string map_user_agent = "aistrack/0.1.0 (AIS ship tracker map renderer; libcurl)";
   std::int64_t map_tile_timeout_ms = 10'000;  ///< every tile of one map layer must arrive within this
   int map_tile_connections = 2;               ///< parallel connections per tile server
-  std::string map_basemap = "third_party/npm/node_modules/world-atlas/land-50m.json";  ///< offline land
-  int map_width = 800;                        ///< default width, pixels
-  int map_height = 600;                       ///< default height, pixels
+  std::string map_basemap = AISTRACK_DEFAULT_BASEMAP;  ///< offline land (absolute: works from any directory)
+  int map_width = 800;                                 ///< default width, pixels
+  int map_height = 600;                                ///< default height, pixels
   int map_min_size = 64;                      ///< smallest width/height a request may ask for, pixels
   int map_max_size = 2048;                    ///< largest width/height a request may ask for, pixels
   std::string map_color = "color";            ///< default scheme: color | grayscale
