@@ -709,13 +709,14 @@ struct Store::Impl {
   int write_rows(bool with_vessels) {
     // Inserting in (mmsi, ts_ms) order keeps each batch's index updates on neighbouring
     // pages: with a fleet of thousands that is 1.5-2x faster than arrival order (bench/).
-    // A separate order vector leaves the queue in arrival order for drop_front().
+    // A separate order vector leaves the queue in arrival order for drop_front(); the sort is
+    // stable so fixes with the same time keep their arrival order (track exports show it).
     insert_order.clear();
     for (const PendingPosition& row : positions) insert_order.push_back(&row);
-    std::sort(insert_order.begin(), insert_order.end(),
-              [](const PendingPosition* a, const PendingPosition* b) {
-                return a->mmsi != b->mmsi ? a->mmsi < b->mmsi : a->fix.ts_ms < b->fix.ts_ms;
-              });
+    std::stable_sort(insert_order.begin(), insert_order.end(),
+                     [](const PendingPosition* a, const PendingPosition* b) {
+                       return a->mmsi != b->mmsi ? a->mmsi < b->mmsi : a->fix.ts_ms < b->fix.ts_ms;
+                     });
     sqlite3_stmt* pos = insert_position.get();
     for (const PendingPosition* row : insert_order) {
       sqlite3_bind_int64(pos, 1, row->mmsi);
