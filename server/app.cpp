@@ -49,6 +49,7 @@ SourceKind resolve_source(const ServerConfig& c) {
     return SourceKind::aisstream;
   }
   if (c.source.starts_with("replay:")) return SourceKind::replay;
+  if (c.source.starts_with("nmea-file:")) return SourceKind::nmea_file;
   return SourceKind::none;
 }
 
@@ -151,7 +152,38 @@ App::App(const ServerConfig& config, TimeMs now_ms, asio::io_context* feed_io)
       log(LogLevel::info, "source: aisstream.io at {}", config_.aisstream_url);
       break;
     }
+    case SourceKind::nmea_file: {
+      if (feed_io == nullptr) break;
+      NmeaReplayConfig rc;
+      rc.path = config_.source.substr(10);
+      rc.speed = config_.replay_speed;
+      nmea_file_ = std::make_unique<NmeaFileReplayer>(
+          *feed_io, std::move(rc), [this](std::string_view line, TimeMs t) { enqueue_nmea_line(2, line, t); },
+          [](const NmeaSourceStatus& st) {
+            log(LogLevel::info, "NMEA file replay finished: {} lines{}", st.lines,
+                st.last_error.empty() ? "" : " (" + st.last_error + ")");
+          });
+      log(LogLevel::info, "replaying NMEA from {} at {}", config_.source.substr(10),
+          config_.replay_speed == 0 ? std::string("full speed") : fmt::format("{}x", config_.replay_speed));
+      break;
+    }
     case SourceKind::none: log(LogLevel::warn, "SOURCE=none: serving stored data only"); break;
+  }
+  // NMEA network inputs run alongside whatever SOURCE is; each message keeps Source::nmea.
+  if (feed_io != nullptr && config_.nmea_udp_port != 0) {
+    NmeaUdpConfig uc;
+    uc.bind_address = config_.nmea_udp_bind;
+    uc.port = static_cast<std::uint16_t>(config_.nmea_udp_port);
+    nmea_udp_ = std::make_unique<NmeaUdpListener>(
+        *feed_io, std::move(uc), [this](std::string_view line, TimeMs t) { enqueue_nmea_line(0, line, t); });
+    log(LogLevel::info, "NMEA over UDP on {}:{}", config_.nmea_udp_bind, config_.nmea_udp_port);
+  }
+  if (feed_io != nullptr && !config_.nmea_tcp.empty()) {
+    NmeaTcpConfig tc;
+    parse_host_port(config_.nmea_tcp, tc);
+    nmea_tcp_ = std::make_unique<NmeaTcpClient>(
+        *feed_io, std::move(tc), [this](std::string_view line, TimeMs t) { enqueue_nmea_line(1, line, t); });
+    log(LogLevel::info, "NMEA over TCP from {}", config_.nmea_tcp);
   }
   if (!config_.aisstream_record_file.empty()) {
     record_.open(config_.aisstream_record_file, std::ios::app);
@@ -172,6 +204,7 @@ std::string_view App::source_kind() const noexcept {
     case SourceKind::simulator: return "simulator";
     case SourceKind::aisstream: return "aisstream";
     case SourceKind::replay: return "replay";
+    case SourceKind::nmea_file: return "nmea-file";
     case SourceKind::none: break;
   }
   return "none";
@@ -179,10 +212,55 @@ std::string_view App::source_kind() const noexcept {
 
 void App::start_sources() {
   if (feed_) feed_->start();
+  if (nmea_udp_) nmea_udp_->start();  // throws aistrack::Error when the port cannot be bound
+  if (nmea_tcp_) nmea_tcp_->start();
+  if (nmea_file_) nmea_file_->start();
 }
 
 void App::stop_sources() {
   if (feed_) feed_->stop();
+  if (nmea_udp_) nmea_udp_->stop();
+  if (nmea_tcp_) nmea_tcp_->stop();
+  if (nmea_file_) nmea_file_->stop();
+}
+
+void App::enqueue_nmea_line(int stream, std::string_view line, TimeMs received_ms) {
+  std::lock_guard lock(queue_mutex_);
+  if (nmea_queue_.size() >= config_.ingest_queue_frames) {
+    ++queue_dropped_;
+    return;
+  }
+  nmea_queue_.emplace_back(stream, std::string(line), received_ms);
+  queue_high_water_ = std::max(queue_high_water_, nmea_queue_.size());
+}
+
+void App::drain_nmea() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    nmea_draining_.swap(nmea_queue_);
+  }
+  if (nmea_draining_.empty()) return;
+  ais::Decoded d;
+  for (const auto& [stream, line, received] : nmea_draining_) {
+    for (const nmea::Payload& p : assemblers_[static_cast<std::size_t>(stream)].feed_line(line, received)) {
+      const ais::DecodeStatus ds = ais::decode(p.armored, p.fill_bits, d);
+      {
+        std::lock_guard lock(stats_mutex_);
+        decode_counters_.record(ds, d);
+      }
+      if (ds != ais::DecodeStatus::ok) continue;
+      ais::Conversion c = ais::to_message(d, p.ts_ms, p.own_ship);
+      if (c.status == ais::ConvertStatus::ok) {
+        ingest(*c.message, received);
+      } else if (c.status == ais::ConvertStatus::invalid) {
+        std::lock_guard lock(stats_mutex_);
+        count_reason(rejected_by_reason_, "nmea invalid: " + reason_class(c.reason));
+      }
+    }
+  }
+  nmea_draining_.clear();
+  std::lock_guard lock(stats_mutex_);
+  for (std::size_t i = 0; i < assemblers_.size(); ++i) nmea_counters_[i] = assemblers_[i].counters();
 }
 
 void App::enqueue_frame(std::string&& frame, TimeMs received_ms) {
@@ -309,6 +387,7 @@ void App::step_replay(TimeMs now_ms) {
 
 void App::tick(TimeMs now_ms) {
   drain_frames();
+  drain_nmea();
   if (replay_) step_replay(now_ms);
   if (simulator_) {
     sim_batch_.clear();
@@ -348,6 +427,7 @@ void App::tick(TimeMs now_ms) {
 
 void App::shutdown() {
   drain_frames();  // frames the network handed over but no tick processed yet
+  drain_nmea();
   store_.flush();
 }
 
@@ -448,6 +528,39 @@ Health App::health(TimeMs now_ms) const {
   }
   if (replay_) {
     source["replay"] = json::object{{"file", replay_->path}, {"speed", config_.replay_speed}};
+  }
+  auto nmea_status = [](const NmeaSourceStatus& st) {
+    return json::object{
+        {"state", to_string(st.state)},
+        {"lines", st.lines},
+        {"bytes", st.bytes},
+        {"connects", st.connects},
+        {"disconnects", st.disconnects},
+        {"last_line", st.last_line_ms ? json::value(format_iso8601(*st.last_line_ms)) : nullptr},
+        {"next_retry", st.next_retry_ms ? json::value(format_iso8601(*st.next_retry_ms)) : nullptr},
+        {"last_error", st.last_error.empty() ? json::value(nullptr) : json::value(st.last_error)}};
+  };
+  if (nmea_udp_ || nmea_tcp_ || nmea_file_) {
+    json::object n;
+    if (nmea_udp_) n["udp"] = nmea_status(nmea_udp_->status());
+    if (nmea_tcp_) n["tcp"] = nmea_status(nmea_tcp_->status());
+    if (nmea_file_) n["file"] = nmea_status(nmea_file_->status());
+    std::lock_guard lock(stats_mutex_);
+    std::uint64_t sentences = 0, bad_checksum = 0, junk = 0, payloads = 0, orphans = 0;
+    for (const auto& c : nmea_counters_) {
+      sentences += c.sentences;
+      bad_checksum += c.bad_checksum;
+      junk += c.junk_lines;
+      payloads += c.payloads;
+      orphans += c.orphan_fragments;
+    }
+    n["sentences"] = sentences;
+    n["bad_checksum"] = bad_checksum;
+    n["junk_lines"] = junk;
+    n["payloads"] = payloads;
+    n["orphan_fragments"] = orphans;
+    n["decoded"] = decode_counters_.by_status[static_cast<std::size_t>(ais::DecodeStatus::ok)];
+    source["nmea"] = std::move(n);
   }
   h.healthy = ss.last_error.empty();
   h.body = json::object{{"status", h.healthy ? "ok" : "degraded"},

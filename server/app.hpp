@@ -4,15 +4,19 @@
 #pragma once
 
 #include "config.hpp"
+#include "nmea_sources.hpp"
 
 #include <aistrack/aisstream.hpp>
+#include <aistrack/decode.hpp>
 #include <aistrack/net/aisstream_client.hpp>
+#include <aistrack/nmea.hpp>
 #include <aistrack/simulator.hpp>
 #include <aistrack/store.hpp>
 #include <aistrack/tracker.hpp>
 
 #include <boost/json.hpp>
 
+#include <array>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -21,6 +25,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -33,7 +38,7 @@ struct Health {
 };
 
 /// The source the App feeds from, after SOURCE=auto is resolved.
-enum class SourceKind { none, simulator, aisstream, replay };
+enum class SourceKind { none, simulator, aisstream, replay, nmea_file };
 
 /// Thread-safety: tick(), ingest*(), start_sources(), stop_sources() and shutdown() from one
 /// thread at a time (the server's timer chain); enqueue_frame() from any thread (the network);
@@ -64,6 +69,8 @@ class App {
   /// Queues a frame from the network for the next tick (bounded: beyond it frames are dropped
   /// and counted). Returns quickly so the socket is drained promptly.
   void enqueue_frame(std::string&& frame, TimeMs received_ms);
+  /// Queues one NMEA line from NMEA input `stream` (0 UDP, 1 TCP, 2 file) for the next tick (bounded).
+  void enqueue_nmea_line(int stream, std::string_view line, TimeMs received_ms);
   /// Ingests the frames still queued and commits everything pending; throws StoreError if that fails.
   void shutdown();
 
@@ -88,6 +95,7 @@ class App {
   struct Replay;
   void write_pending();
   void drain_frames();
+  void drain_nmea();
   void step_replay(TimeMs now_ms);
   aisstream::Status ingest_result(aisstream::Result&& result, std::string_view frame, TimeMs now_ms);
 
@@ -100,6 +108,15 @@ class App {
   std::optional<Simulator> simulator_;
   std::unique_ptr<net::AisstreamClient> feed_;
   std::unique_ptr<Replay> replay_;
+  // NMEA: one Assembler per input so fragments never join across inputs (0 UDP, 1 TCP, 2 file).
+  std::unique_ptr<NmeaUdpListener> nmea_udp_;
+  std::unique_ptr<NmeaTcpClient> nmea_tcp_;
+  std::unique_ptr<NmeaFileReplayer> nmea_file_;
+  std::array<nmea::Assembler, 3> assemblers_;
+  ais::DecodeCounters decode_counters_;            // guarded by stats_mutex_
+  std::array<nmea::Counters, 3> nmea_counters_{};  // snapshot of assemblers_ for health(), stats_mutex_
+  std::vector<std::tuple<int, std::string, TimeMs>> nmea_queue_;  // queue_mutex_
+  std::vector<std::tuple<int, std::string, TimeMs>> nmea_draining_;
   aisstream::Parser parser_;
   std::vector<Message> sim_batch_;
   // Filled by the Tracker subscriber under tracker_mutex_, written to the Store after it is released.

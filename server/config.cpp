@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include "nmea_sources.hpp"
+
 #include <fmt/core.h>
 
 #include <charconv>
@@ -122,11 +124,11 @@ const std::vector<Setting>& settings() {
       // --- sources and the aisstream.io feed (issue #3) ---
       {"SOURCE", "auto",
        "auto (aisstream.io when AISSTREAM_API_KEY is set, else the simulator), simulator, aisstream, "
-       "replay:FILE (aisstream.io JSON lines) or none",
+       "replay:FILE (aisstream.io JSON lines), nmea-file:FILE (NMEA !AIVDM lines) or none",
        [](ServerConfig& c, auto n, std::string_view v) {
          if (v != "auto" && v != "simulator" && v != "aisstream" && v != "none" &&
-             !(v.starts_with("replay:") && v.size() > 7)) {
-           bad(n, v, "expected auto, simulator, aisstream, replay:FILE or none");
+             !(v.starts_with("replay:") && v.size() > 7) && !(v.starts_with("nmea-file:") && v.size() > 10)) {
+           bad(n, v, "expected auto, simulator, aisstream, replay:FILE, nmea-file:FILE or none");
          }
          c.source = std::string(v);
        }},
@@ -196,6 +198,24 @@ const std::vector<Setting>& settings() {
        "frames held between the network and the parser; more are dropped and counted",
        [](ServerConfig& c, auto n, auto v) {
          c.ingest_queue_frames = integer_in<std::size_t>(n, v, 100, 100'000'000);
+       }},
+      // --- NMEA sources (issue #4) ---
+      {"NMEA_UDP_PORT", "0",
+       "listen for NMEA !AIVDM datagrams on this UDP port (0: off); runs alongside SOURCE",
+       [](ServerConfig& c, auto n, auto v) { c.nmea_udp_port = integer_in<int>(n, v, 0, 65535); }},
+      {"NMEA_UDP_BIND", "127.0.0.1",
+       "address for NMEA_UDP_PORT (0.0.0.0: every interface; anyone who can reach "
+       "it can inject positions)",
+       [](ServerConfig& c, auto n, auto v) {
+         if (v.empty()) bad(n, v, "expected an IPv4 or IPv6 address");
+         c.nmea_udp_bind = std::string(v);
+       }},
+      {"NMEA_TCP", "", "read NMEA from a TCP feed host:port (reconnects with backoff); runs alongside SOURCE",
+       [](ServerConfig& c, auto n, std::string_view v) {
+         NmeaTcpConfig probe;
+         if (!v.empty() && !parse_host_port(v, probe))
+           bad(n, v, "expected host:port with a port from 1 to 65535");
+         c.nmea_tcp = std::string(v);
        }},
       // --- stats and track history (issue #5) ---
       {"STATS_MAX_HOURS", "168", "largest window of /v1/stats (hours=, or from/to), hours",

@@ -53,6 +53,11 @@ struct ServerConfig {
   bool replay_shift_to_now = false;   ///< move replayed times so the first frame is "now"
   std::size_t ingest_queue_frames = 200'000;
 
+  // --- NMEA sources (issue #4): run alongside SOURCE ---
+  int nmea_udp_port = 0;  ///< 0: off
+  std::string nmea_udp_bind = "127.0.0.1";
+  std::string nmea_tcp;  ///< host:port, empty: off
+
   // --- stats and track history (issue #5) ---
   int stats_max_hours = 168;             ///< largest window of GET /v1/stats (hours= or from/to), hours
   double stats_max_speed_kn = 60.0;      ///< Stats jump filter: fastest plausible ship, knots
