@@ -95,12 +95,16 @@ class Feed {
         thread_([this] { run(); }) {}
   ~Feed() {
     stopping_ = true;
+    {  // closing the acceptor does not wake a blocked accept(); a connection does
+      std::error_code ec;
+      asio::ip::tcp::socket poke(io_);
+      poke.connect(acceptor_.local_endpoint(), ec);
+    }
+    thread_.join();
     std::error_code ec;
     acceptor_.close(ec);
-    thread_.join();
   }
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
-  int accepted() const { return accepted_; }
 
  private:
   void run() {
@@ -108,8 +112,7 @@ class Feed {
       std::error_code ec;
       asio::ip::tcp::socket s(io_);
       acceptor_.accept(s, ec);
-      if (ec) return;
-      ++accepted_;
+      if (ec || stopping_) return;
       serve_(s);
     }
   }
@@ -117,7 +120,6 @@ class Feed {
   asio::ip::tcp::acceptor acceptor_;
   std::function<void(asio::ip::tcp::socket&)> serve_;
   std::atomic<bool> stopping_{false};
-  std::atomic<int> accepted_{0};
   std::thread thread_;
 };
 
