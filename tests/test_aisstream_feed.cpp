@@ -79,14 +79,7 @@ struct ClientRun {
   }
 };
 
-bool wait_for(const std::function<bool()>& cond, double timeout_s) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return cond();
-}
+using test::wait_for;
 
 net::AisstreamClientConfig client_config(const test::MockAisstream& mock, const std::string& key) {
   net::AisstreamClientConfig c;

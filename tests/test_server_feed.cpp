@@ -23,14 +23,7 @@ namespace {
 const std::string kServer = AISTRACK_SERVER_BIN;
 const std::string kKey = "AKEY-5e3c1f0b9d2a4c7e8f6a1b2c3d4e5f60";
 
-bool wait_for(const std::function<bool()>& cond, double timeout_s) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return cond();
-}
+using test::wait_for;
 
 std::vector<std::string> frames_of(const std::vector<Message>& msgs) {
   std::vector<std::string> out;

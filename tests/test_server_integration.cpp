@@ -17,14 +17,7 @@ namespace json = boost::json;
 namespace {
 const std::string kServer = AISTRACK_SERVER_BIN;
 
-bool wait_for(const std::function<bool()>& cond, double timeout_s) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return cond();
-}
+using test::wait_for;
 
 std::int64_t sql_int(const std::filesystem::path& db, const std::string& sql) {
   sqlite3* h = nullptr;

@@ -25,14 +25,7 @@ const std::string kServer = AISTRACK_SERVER_BIN;
 // A class A position report of MMSI 371798000 (gpsd's documentation example).
 const std::string kLine = "!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A";
 
-bool wait_for(const std::function<bool()>& cond, double timeout_s) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return cond();
-}
+using test::wait_for;
 
 void send_udp(int port, const std::string& text) {
   const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +42,9 @@ struct HttpResponse {
 HttpResponse http_request(int port, const std::string& method, const std::string& target,
                           const std::string& body = {}, double timeout_s = 5.0,
                           const std::vector<std::pair<std::string, std::string>>& headers = {});
+
+/// Polls `cond` every 20 ms until it holds or `timeout_s` passes; returns its last value.
+bool wait_for(const std::function<bool()>& cond, double timeout_s);
 
 /// A TCP port that was free a moment ago on 127.0.0.1.
 int free_port();
