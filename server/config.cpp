@@ -425,6 +425,10 @@ LoadedConfig load_config(const std::vector<std::string>& args,
       out.action = ConfigAction::version;
       return out;
     }
+    if (a == "--env-example") {
+      out.action = ConfigAction::env_example;
+      return out;
+    }
     if (!a.starts_with("--")) throw ConfigError(fmt::format("unexpected argument '{}' (see --help)", a));
     std::string name = a;
     std::string value;
@@ -492,6 +496,7 @@ std::string help_text() {
   h += "\n  --env-file PATH        read settings from PATH\n"
        "  --help                 this text\n"
        "  --version              print the version\n"
+       "  --env-example          print every setting as a commented .env file (see .env.example)\n"
        "\nExit status: 0 after SIGINT/SIGTERM (data flushed), 1 on a runtime failure,\n"
        "2 on a bad setting (the message names it).\n";
   return h;
@@ -506,6 +511,23 @@ std::map<std::string, std::string> process_environment() {
       out.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
   }
   return out;
+}
+
+std::vector<std::string> setting_names() {
+  std::vector<std::string> out;
+  for (const Setting& s : settings()) out.emplace_back(s.env);
+  return out;
+}
+
+std::string env_example_text() {
+  std::string h =
+      "# aistrack-server settings: every one, commented out at its default.\n"
+      "# Copy to .env and uncomment what you change. The environment and command-line flags\n"
+      "# (--setting-name value) win over this file. Regenerate: aistrack-server --env-example\n";
+  for (const Setting& s : settings()) {
+    h += fmt::format("\n# {}\n#{}={}\n", s.help, s.env, s.default_text);
+  }
+  return h;
 }
 
 }  // namespace aistrack::server

@@ -106,7 +106,7 @@ class ConfigError : public Error {
 };
 
 /// What the command line asked for.
-enum class ConfigAction { run, help, version };
+enum class ConfigAction { run, help, version, env_example };
 
 /// Result of load_config.
 struct LoadedConfig {
@@ -125,6 +125,12 @@ LoadedConfig load_config(const std::vector<std::string>& args,
 
 /// The --help text: every setting with its flag, variable, default and meaning.
 std::string help_text();
+
+/// Every setting's variable name, in --help order.
+std::vector<std::string> setting_names();
+
+/// Every setting as a commented-out KEY=default line under its help (the .env.example file).
+std::string env_example_text();
 
 /// The process environment as a map.
 std::map<std::string, std::string> process_environment();

@@ -18,6 +18,10 @@ int main(int argc, char** argv) {
       std::fputs(help_text().c_str(), stdout);
       return 0;
     }
+    if (loaded.action == ConfigAction::env_example) {
+      std::fputs(env_example_text().c_str(), stdout);
+      return 0;
+    }
     if (loaded.action == ConfigAction::version) {
       std::printf("aistrack-server %s\n", aistrack::kVersion);
       return 0;

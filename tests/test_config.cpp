@@ -4,7 +4,9 @@
 
 #include "support.hpp"
 
+#include <filesystem>
 #include <fstream>
+#include <set>
 
 using namespace aistrack::server;
 
@@ -89,4 +91,40 @@ TEST_CASE("config: --help lists every setting with its default") {
     CHECK_MESSAGE(h.find(s) != std::string::npos, s);
   }
   CHECK(h.find("8000") != std::string::npos);
+}
+
+TEST_CASE("config: .env.example lists every setting, and its defaults load as they are") {
+  const std::filesystem::path example = std::filesystem::path(AISTRACK_SOURCE_DIR) / ".env.example";
+  std::ifstream in(example);
+  REQUIRE_MESSAGE(in, "missing " << example.string());
+  std::set<std::string> listed;
+  std::string uncommented;
+  for (std::string line; std::getline(in, line);) {
+    const auto eq = line.find('=');
+    if (line.size() < 2 || line[0] != '#' || eq == std::string::npos || line[1] < 'A' || line[1] > 'Z')
+      continue;
+    const std::string key = line.substr(1, eq - 1);
+    if (key.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != std::string::npos) continue;
+    listed.insert(key);
+    uncommented += line.substr(1) + "\n";
+  }
+  const auto names = setting_names();
+  const std::set<std::string> known(names.begin(), names.end());
+  for (const auto& n : known)
+    CHECK_MESSAGE(listed.contains(n), n << " is missing: regenerate with aistrack-server --env-example");
+  for (const auto& n : listed) CHECK_MESSAGE(known.contains(n), n << " in .env.example is not a setting");
+  // Every default, written out, is accepted (so copying the file and uncommenting is safe).
+  aistrack::test::TempDir dir;
+  const auto env = dir / "all.env";
+  std::ofstream(env) << uncommented;
+  const auto loaded = load_config({"--env-file", env.string()}, {});
+  CHECK(loaded.config.http_port == 8000);
+  CHECK(loaded.config.live_max_clients == 10'000);
+}
+
+TEST_CASE("config: --env-example prints every setting") {
+  const auto loaded = load_config({"--env-example"}, {});
+  CHECK(loaded.action == ConfigAction::env_example);
+  const std::string text = env_example_text();
+  for (const auto& n : setting_names()) CHECK_MESSAGE(text.find("#" + n + "=") != std::string::npos, n);
 }
