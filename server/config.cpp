@@ -334,6 +334,17 @@ const std::vector<Setting>& settings() {
        [](ServerConfig& c, auto n, auto v) {
          c.map_track_max_points = integer_in<std::size_t>(n, v, 2, 10'000'000);
        }},
+
+      // --- dashboard (issue #7) ---
+      // Not checked for existence: a server without the dashboard's files still serves the API, and
+      // the dashboard's 404 names the setting.
+      {"WEB_DIR", AISTRACK_DEFAULT_WEB_DIR,
+       "the dashboard's files, served at / and /static/ (empty: no dashboard)",
+       [](ServerConfig& c, auto, auto v) { c.web_dir = std::string(v); }},
+      {"WEB_LEAFLET_DIR", AISTRACK_DEFAULT_LEAFLET_DIR,
+       "Leaflet's dist folder (npm leaflet, installed by scripts/install-deps.sh), served at "
+       "/static/leaflet/",
+       [](ServerConfig& c, auto, auto v) { c.web_leaflet_dir = std::string(v); }},
   };
   return kSettings;
 }

@@ -31,6 +31,8 @@ std::unique_ptr<RouteModule> make_stats_routes(const App& app, const ServerConfi
 /// Routes of the map issue (#6): /v1/map/{mmsi}, and the dashboard's tile proxy /v1/tiles/{z}/{x}/{y}.png
 /// (issue #7), which shares the map's tile chain (routes_map.cpp).
 std::unique_ptr<RouteModule> make_map_routes(const App& app, const ServerConfig& config);
+/// Routes of the dashboard (issue #7): / and /static/{file} (routes_web.cpp).
+std::unique_ptr<RouteModule> make_web_routes(const App& app, const ServerConfig& config);
 
 /// Routes requests to the App and the feature modules. Thread-safe when the modules are.
 class Api {
