@@ -11,8 +11,6 @@
 #include <aistrack/geo.hpp>
 #include <aistrack/map_renderer.hpp>
 
-#include <boost/json.hpp>
-
 #include <fstream>
 
 using namespace aistrack;

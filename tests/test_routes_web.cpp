@@ -1,5 +1,6 @@
 // The dashboard's static files (issue #7): GET / and /static/{file} from WEB_DIR and WEB_LEAFLET_DIR,
-// content types, cache headers, and no way out of the two folders.
+// content types, cache headers, and no way out of the two folders. The last cases run the real
+// server binary and the real files of server/web.
 #include "routes.hpp"
 
 #include <doctest/doctest.h>
@@ -7,7 +8,10 @@
 #include "route_checks.hpp"
 #include "support.hpp"
 
+#include <csignal>
 #include <fstream>
+#include <regex>
+#include <set>
 
 using namespace aistrack;
 using namespace aistrack::server;
@@ -143,4 +147,68 @@ TEST_CASE("web config: WEB_DIR and WEB_LEAFLET_DIR from flags, environment and d
   CHECK(d.web_dir == AISTRACK_DEFAULT_WEB_DIR);
   CHECK(d.web_leaflet_dir == AISTRACK_DEFAULT_LEAFLET_DIR);
   CHECK(help_text().find("WEB_DIR") != std::string::npos);
+}
+
+TEST_CASE("dashboard: the real server serves the page, every file it references, and tiles") {
+  const fs::path leaflet = AISTRACK_DEFAULT_LEAFLET_DIR;
+  if (!fs::is_regular_file(leaflet / "leaflet.js")) {
+    MESSAGE("SKIPPED: Leaflet is not installed in " << leaflet.string() << " (run scripts/install-deps.sh)");
+    return;
+  }
+  test::TempDir dir;
+  const int port = test::free_port();
+  test::ChildProcess server({AISTRACK_SERVER_BIN},
+                            {"HTTP_PORT=" + std::to_string(port), "DB_PATH=" + (dir / "db").string(),
+                             "SIM_VESSELS=2", "ENV_FILE=", "AISSTREAM_API_KEY=", "MAP_TILE_URL=",
+                             "MAP_SEAMARK_URL=", "MAP_TILE_CACHE_DIR=" + (dir / "tiles").string()},
+                            dir / "server.log");
+  REQUIRE_MESSAGE(
+      test::wait_for([&] { return test::http_request(port, "GET", "/health").status == 200; }, 60),
+      test::slurp(dir / "server.log"));
+
+  const auto index = test::http_request(port, "GET", "/");
+  REQUIRE(index.status == 200);
+  CHECK(index.header("content-type") == "text/html; charset=utf-8");
+  // The route's Cache-Control replaces the server's default no-store.
+  CHECK(index.header("cache-control") == "no-cache");
+  CHECK(index.body == test::slurp(fs::path(AISTRACK_DEFAULT_WEB_DIR) / "index.html"));
+
+  // Every local script and stylesheet of the page, and the modules app.js imports, are served.
+  std::set<std::string> refs;
+  const std::regex attr(R"re((?:src|href)="(/static/[^"]+)")re");
+  for (auto it = std::sregex_iterator(index.body.begin(), index.body.end(), attr);
+       it != std::sregex_iterator(); ++it)
+    refs.insert((*it)[1]);
+  const std::string app = test::http_request(port, "GET", "/static/app.js").body;
+  const std::regex import(R"re(from '\./([a-z_]+\.js)')re");
+  for (auto it = std::sregex_iterator(app.begin(), app.end(), import); it != std::sregex_iterator(); ++it)
+    refs.insert("/static/" + (*it)[1].str());
+  CHECK(refs.contains("/static/leaflet/leaflet.js"));
+  CHECK(refs.contains("/static/app.js"));
+  CHECK(refs.contains("/static/live.js"));
+  for (const auto& ref : refs) {
+    CAPTURE(ref);
+    const auto r = test::http_request(port, "GET", ref);
+    CHECK(r.status == 200);
+    CHECK(!r.body.empty());
+  }
+  const auto head = test::http_request(port, "HEAD", "/static/leaflet/leaflet.css");
+  CHECK(head.status == 200);
+  CHECK(head.header("cache-control") == "public, max-age=86400");
+  CHECK(head.body.empty());
+  CHECK(test::http_request(port, "GET", "/static/../CMakeLists.txt").status == 400);
+
+  // No tile server: the tile comes from the offline basemap (when world-atlas is installed) or is a 404.
+  const auto tile = test::http_request(port, "GET", "/v1/tiles/6/33/20.png", {}, 60);
+  if (fs::is_regular_file(AISTRACK_DEFAULT_BASEMAP)) {
+    CHECK(tile.status == 200);
+    CHECK(tile.header("x-tile-source") == "basemap");
+    CHECK(tile.header("content-type") == "image/png");
+    CHECK(tile.header("cache-control") == "public, max-age=60");
+  } else {
+    CHECK(tile.status == 404);
+    CHECK(tile.header("content-type") == "application/json");
+  }
+  server.signal(SIGTERM);
+  CHECK(server.wait(30) == 0);
 }
