@@ -3,7 +3,8 @@
 // opens http://127.0.0.1:PORT/ in Debian's headless Chromium through playwright-core, and checks
 // that vessel markers appear and move, that arrows point along heading (else COG), that clicking a
 // vessel shows its details, 24 h stats, track and speed chart, that the search filters the list,
-// and saves a screenshot (AISTRACK_E2E_OUT/dashboard.png).
+// that a vessel name made of markup (sent as real AIS over the server's NMEA UDP input) shows as
+// text, and saves a screenshot (AISTRACK_E2E_OUT/dashboard.png).
 //
 // Prints "SKIPPED: ..." and exits 0 when Chromium or playwright-core is absent (ctest reports it
 // as skipped); scripts/install-deps.sh installs both. Timeouts are generous: CI also runs this
@@ -12,6 +13,7 @@
 // Environment (set by tests/CMakeLists.txt): AISTRACK_SERVER_BIN, AISTRACK_NPM_DIR (node_modules),
 // AISTRACK_E2E_OUT; optional CHROMIUM_PATH (default /usr/bin/chromium).
 import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -63,6 +65,55 @@ function freePort() {
   });
 }
 
+function freeUdpPort() {
+  return new Promise((resolve, reject) => {
+    const sock = dgram.createSocket('udp4');
+    sock.on('error', reject);
+    sock.bind(0, '127.0.0.1', () => {
+      const { port } = sock.address();
+      sock.close(() => resolve(port));
+    });
+  });
+}
+
+// ---- AIS: a hostile name, encoded as a transponder would send it (ITU-R M.1371, NMEA 0183) ----
+
+const SIXBIT_TEXT = '@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_ !"#$%&\'()*+,-./0123456789:;<=>?';
+
+/** Bits of `fields` ([value, width] pairs; negative values two's complement) as an NMEA sentence. */
+function aivdm(fields) {
+  let bits = '';
+  for (const [value, width] of fields) bits += (BigInt.asUintN(width, BigInt(value)) | (1n << BigInt(width))).toString(2).slice(1);
+  const fill = (6 - (bits.length % 6)) % 6;
+  bits += '0'.repeat(fill);
+  let payload = '';
+  for (let i = 0; i < bits.length; i += 6) {
+    const v = parseInt(bits.slice(i, i + 6), 2);
+    payload += String.fromCharCode(v < 40 ? v + 48 : v + 56);
+  }
+  const body = `AIVDM,1,1,,A,${payload},${fill}`;
+  let sum = 0;
+  for (const ch of body) sum ^= ch.charCodeAt(0);
+  return `!${body}*${sum.toString(16).toUpperCase().padStart(2, '0')}`;
+}
+
+function sixbitText(text, chars) {
+  return [...text.padEnd(chars, '@')].map((ch) => [SIXBIT_TEXT.indexOf(ch), 6]);
+}
+
+const HOSTILE_MMSI = 244000001;
+const HOSTILE_NAME = '<B>X</B>&<I>"Y"</I>'; // 19 characters of the AIS alphabet; markup if innerHTML'd
+/** A class B position (type 18) near the simulated fleet and the vessel's name (type 24 part A). */
+function hostileSentences() {
+  const position = aivdm([
+    [18, 6], [0, 2], [HOSTILE_MMSI, 30], [0, 8], [85, 10], [0, 1],
+    [Math.round(4.0 * 600000), 28], [Math.round(54.2 * 600000), 27], [900, 12], [511, 9], [60, 6],
+    [0, 2], [1, 1], [0, 1], [1, 1], [1, 1], [1, 1], [0, 1], [0, 1], [0, 20],
+  ]);
+  const name = aivdm([[24, 6], [0, 2], [HOSTILE_MMSI, 30], [0, 2], ...sixbitText(HOSTILE_NAME, 20), [0, 8]]);
+  return [position, name];
+}
+
 // ---- prerequisites ----
 
 if (!SERVER_BIN || !fs.existsSync(SERVER_BIN)) fail(`AISTRACK_SERVER_BIN (${SERVER_BIN}) is not a file`);
@@ -78,6 +129,7 @@ try {
 fs.mkdirSync(OUT_DIR, { recursive: true });
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'aistrack-e2e-'));
 const port = await freePort();
+const nmeaPort = await freeUdpPort();
 const base = `http://127.0.0.1:${port}`;
 const logPath = path.join(OUT_DIR, 'server.log');
 const log = fs.openSync(logPath, 'w');
@@ -96,6 +148,8 @@ Object.assign(env, {
   MAP_TILE_URL: '',
   MAP_SEAMARK_URL: '',
   MAP_TILE_CACHE_DIR: path.join(work, 'tiles'),
+  NMEA_UDP_PORT: String(nmeaPort),
+  NMEA_UDP_BIND: '127.0.0.1',
 });
 const server = spawn(SERVER_BIN, [], { cwd: work, env, stdio: ['ignore', log, log] });
 let serverExit = null;
@@ -117,6 +171,15 @@ try {
     if (serverExit) fail(`the server exited early (${JSON.stringify(serverExit)}); see ${logPath}`);
     return (await fetch(`${base}/health`)).ok;
   });
+
+  // The hostile vessel, sent until the server has its name (UDP may be dropped before it listens).
+  const udp = dgram.createSocket('udp4');
+  await waitFor('the vessel with a markup name to be tracked', async () => {
+    for (const line of hostileSentences()) udp.send(`${line}\r\n`, nmeaPort, '127.0.0.1');
+    const res = await fetch(`${base}/v1/ais/${HOSTILE_MMSI}`);
+    return res.ok && (await res.json()).name === HOSTILE_NAME;
+  });
+  udp.close();
 
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -226,9 +289,20 @@ try {
       return names.length >= 1 && names.every((n) => n.toLowerCase().includes(part)) && names.includes(name);
     });
   }
+
+  // 7. A name made of markup is shown as text, in the list and in the panel, and adds no element.
+  await page.fill('#search', String(HOSTILE_MMSI));
+  await waitFor('the markup-named vessel in the list', async () => {
+    const names = await page.$$eval('#vessel-list li .row-name', (els) => els.map((e) => e.textContent));
+    return names.length === 1 && names[0] === HOSTILE_NAME;
+  });
+  await page.click(`#vessel-list li[data-mmsi="${HOSTILE_MMSI}"]`);
+  await waitFor('the markup-named vessel in the panel', async () => (await page.textContent('#detail-name')) === HOSTILE_NAME);
+  const injected = await page.$$eval('b, i', (els) => els.length);
+  if (injected !== 0) fail(`${injected} <b>/<i> elements in the page: a vessel name was parsed as HTML`);
   await page.fill('#search', '');
 
-  // 7. Tiles: from the offline basemap when world-atlas is installed; without them the page still works.
+  // 8. Tiles: from the offline basemap when world-atlas is installed; without them the page still works.
   const tile = await fetch(`${base}/v1/tiles/6/33/20.png`);
   if (tile.ok) {
     if (tile.headers.get('x-tile-source') !== 'basemap') fail(`tile source ${tile.headers.get('x-tile-source')}`);
@@ -241,7 +315,7 @@ try {
   console.log(`feed: ${mode} (${await page.textContent('#feed-status')})`);
   if (mode !== 'live' && mode !== 'polling') fail(`feed status is ${mode}`);
 
-  // 8. Nothing threw in the page.
+  // 9. Nothing threw in the page.
   if (pageErrors.length > 0) fail(`errors in the page: ${pageErrors.join('; ')}`);
 
   const shot = path.join(OUT_DIR, 'dashboard.png');
