@@ -319,7 +319,7 @@ async function loadTrack(mmsi) {
   // Updates that arrived while the track loaded are newer than the stored fixes: keep them.
   const newest = fixes.length ? fixes[fixes.length - 1].t : -Infinity;
   state.track = fixes.concat(state.track.filter((f) => f.t > newest));
-  state.trackDirty = true;
+  renderTrack();
 }
 
 /** Adds the selected vessel's newest position to its track (the Store commits in batches). */
@@ -382,7 +382,7 @@ async function select(mmsi, pan) {
     if (pan && map && hasPosition(r)) map.panTo([r.lat, r.lon]);
   }
   if (map) map.invalidateSize();
-  state.listDirty = true;
+  renderList();
   renderTrack();
   // The feed's record may be a few seconds old: ask for the latest too.
   getJson(`/v1/ais/${mmsiText(mmsi)}`)
