@@ -9,8 +9,9 @@ import { drawSpeedChart, speedColor } from './chart.js';
 
 const MAX_LIST_ROWS = 500; // rows drawn at once; the search narrows the rest
 const TRACK_HOURS = 24;
-const TRACK_PAGE_LIMIT = 5000;
-const TRACK_MAX_PAGES = 4;
+const TRACK_PAGE_LIMIT = 1000; // the API's default page: within any TRACK_MAX_LIMIT left near its default
+const TRACK_MAX_FIXES = 20000; // more in 24 h: the window shrinks so the newest fixes are the ones drawn
+const MAX_MARKERS = 3000; // DOM markers at once; beyond it, zoom in
 const TRACK_GAP_MS = 10 * 60 * 1000; // a longer silence breaks the track line
 const STATS_REFRESH_MS = 60000;
 const DEFAULT_VIEW = { center: [54.0, 4.0], zoom: 6 }; // the North Sea, where the simulator sails
@@ -30,6 +31,7 @@ const state = {
 
 let map = null;
 let trackLayer = null;
+let viewBounds = null; // markers exist only for vessels in here (the view and a margin)
 
 // ---- records ----
 
@@ -133,7 +135,13 @@ function syncMarkerElement(entry, r) {
 function updateMarker(r) {
   if (!map) return;
   let entry = state.markers.get(r.mmsi);
-  if (!hasPosition(r)) {
+  // Off-screen vessels get no DOM marker (the selected one always does): a world feed has
+  // tens of thousands of vessels, a browser draws a few thousand markers smoothly.
+  const wanted =
+    hasPosition(r) &&
+    (r.mmsi === state.selected ||
+      (viewBounds !== null && viewBounds.contains([r.lat, r.lon]) && (entry || state.markers.size < MAX_MARKERS)));
+  if (!wanted) {
     if (entry) {
       entry.marker.remove();
       state.markers.delete(r.mmsi);
@@ -154,6 +162,14 @@ function updateMarker(r) {
     updateMarkerParts(entry.parts, r);
   }
   syncMarkerElement(entry, r);
+}
+
+/** Re-decides which vessels have markers after the view moved. */
+function refreshView() {
+  viewBounds = map.getBounds().pad(0.25);
+  for (const r of state.vessels.values()) updateMarker(r);
+  const onMap = [...state.vessels.values()].filter((r) => hasPosition(r) && viewBounds.contains([r.lat, r.lon])).length;
+  $('marker-note').textContent = onMap > state.markers.size ? `${state.markers.size} of ${onMap} shown: zoom in` : '';
 }
 
 function removeVessel(mmsi) {
@@ -279,6 +295,7 @@ async function getJson(url) {
   return body;
 }
 
+/** Fills the stats of the panel; returns the number of fixes in 24 h (null when unknown). */
 async function loadStats(mmsi) {
   try {
     const s = await getJson(`/v1/stats/${mmsiText(mmsi)}?hours=24`);
@@ -290,18 +307,23 @@ async function loadStats(mmsi) {
     $('stats-moving').textContent = fmtDuration(s.moving_time_s);
     $('stats-stopped').textContent = fmtDuration(s.stopped_time_s);
     $('stats-gaps').textContent = s.gaps ? `${s.gaps.count}` : '—';
+    return Number.isFinite(s.points) ? s.points : null;
   } catch (e) {
     if (state.selected === mmsi) showError(`stats: ${e.message}`);
+    return null;
   }
 }
 
-async function loadTrack(mmsi) {
+/** Loads the track of the last 24 h, or of a shorter window when `points` (fixes in 24 h) is too many. */
+async function loadTrack(mmsi, points) {
   const fixes = [];
+  const hours = points > TRACK_MAX_FIXES ? (TRACK_HOURS * TRACK_MAX_FIXES) / points : TRACK_HOURS;
+  $('track-window').textContent = hours < TRACK_HOURS ? `(last ${hours.toFixed(1)} h)` : `(last ${TRACK_HOURS} h)`;
   try {
     let cursor = null;
-    for (let page = 0; page < TRACK_MAX_PAGES; page++) {
+    while (fixes.length < TRACK_MAX_FIXES) {
       const c = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
-      const t = await getJson(`/v1/ais/${mmsiText(mmsi)}/track?hours=${TRACK_HOURS}&limit=${TRACK_PAGE_LIMIT}${c}`);
+      const t = await getJson(`/v1/ais/${mmsiText(mmsi)}/track?hours=${hours}&limit=${TRACK_PAGE_LIMIT}${c}`);
       if (state.selected !== mmsi) return;
       for (const f of t.fixes ?? []) {
         const ms = Date.parse(f.time);
@@ -390,7 +412,7 @@ async function select(mmsi, pan) {
       if (state.selected === mmsi && validRecord(latest)) onUpdate(latest);
     })
     .catch((e) => state.selected === mmsi && showError(`latest: ${e.message}`));
-  await Promise.all([loadStats(mmsi), loadTrack(mmsi)]);
+  await loadTrack(mmsi, await loadStats(mmsi));
 }
 
 function closeDetail() {
@@ -460,6 +482,8 @@ function initMap() {
   });
   tiles.addTo(map);
   trackLayer = L.layerGroup().addTo(map);
+  map.on('moveend', refreshView);
+  refreshView();
   for (const ev of ['pointerdown', 'wheel', 'keydown']) {
     map.getContainer().addEventListener(ev, () => (state.autoFit = false), { passive: true });
   }
