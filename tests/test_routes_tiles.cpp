@@ -156,7 +156,7 @@ TEST_CASE("tile proxy: 404 without any tile source, 503 when the source fails, w
   }
 }
 
-TEST_CASE("tile proxy: 400 for tiles that do not exist or paths that are not tiles; 405; slow route") {
+TEST_CASE("tile proxy: 400 for tiles that do not exist or paths that are not tiles, 405, a slow route") {
   Fixture f;
   for (const char* t :
        {"/v1/tiles/20/0/0.png", "/v1/tiles/3/8/0.png", "/v1/tiles/3/0/8.png", "/v1/tiles/-1/0/0.png",
@@ -174,7 +174,7 @@ TEST_CASE("tile proxy: 400 for tiles that do not exist or paths that are not til
   CHECK(f.api->is_slow(Request{"GET", "/v1/tiles/3/4/2.png"}));
 }
 
-TEST_CASE("draw_basemap_tile: 256×256 RGB; throws for a tile that does not exist") {
+TEST_CASE("draw_basemap_tile: 256×256 RGB, throws for a tile that does not exist") {
   const Image sea = draw_basemap_tile(nullptr, TileId{3, 4, 2});
   CHECK(sea.width_px == 256);
   CHECK(sea.height_px == 256);

@@ -55,7 +55,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("web routes: / is index.html; files under /static/ with their content types") {
+TEST_CASE("web routes: / is index.html, files under /static/ with their content types") {
   Fixture f;
   for (const char* index : {"/", "/index.html", "/?x=1"}) {
     const std::string index_text = index;
