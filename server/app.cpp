@@ -193,6 +193,13 @@ App::App(const ServerConfig& config, TimeMs now_ms, asio::io_context* feed_io)
   tracker_.subscribe([this](const Update& u) {
     if (u.fix != nullptr) pending_fixes_.emplace_back(u.vessel.mmsi, *u.fix);
     if (u.latest_changed) pending_vessels_.push_back(u.vessel);
+    if (u.latest_changed && change_listener_) {
+      const auto [it, inserted] = changed_index_.try_emplace(u.vessel.mmsi, changed_.size());
+      if (inserted)
+        changed_.push_back(u.vessel);
+      else
+        changed_[it->second] = u.vessel;
+    }
   });
   next_purge_ms_ = now_ms;  // purge once at start-up, then hourly
 }
@@ -224,14 +231,29 @@ void App::stop_sources() {
   if (nmea_file_) nmea_file_->stop();
 }
 
+void App::set_change_listener(std::function<void(const std::vector<VesselState>&)> listener) {
+  change_listener_ = std::move(listener);
+}
+
+void App::set_wake(std::function<void()> wake) { wake_ = std::move(wake); }
+
+void App::set_health_extra(std::function<void(boost::json::object&)> extra) {
+  health_extra_ = std::move(extra);
+}
+
 void App::enqueue_nmea_line(int stream, std::string_view line, TimeMs received_ms) {
-  std::lock_guard lock(queue_mutex_);
-  if (nmea_queue_.size() >= config_.ingest_queue_frames) {
-    ++queue_dropped_;
-    return;
+  bool first = false;
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (nmea_queue_.size() >= config_.ingest_queue_frames) {
+      ++queue_dropped_;
+      return;
+    }
+    first = nmea_queue_.empty();
+    nmea_queue_.emplace_back(stream, std::string(line), received_ms);
+    queue_high_water_ = std::max(queue_high_water_, nmea_queue_.size());
   }
-  nmea_queue_.emplace_back(stream, std::string(line), received_ms);
-  queue_high_water_ = std::max(queue_high_water_, nmea_queue_.size());
+  if (first && wake_) wake_();
 }
 
 void App::drain_nmea() {
@@ -264,13 +286,18 @@ void App::drain_nmea() {
 }
 
 void App::enqueue_frame(std::string&& frame, TimeMs received_ms) {
-  std::lock_guard lock(queue_mutex_);
-  if (queue_.size() >= config_.ingest_queue_frames) {
-    ++queue_dropped_;
-    return;
+  bool first = false;
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (queue_.size() >= config_.ingest_queue_frames) {
+      ++queue_dropped_;
+      return;
+    }
+    first = queue_.empty();
+    queue_.emplace_back(std::move(frame), received_ms);
+    queue_high_water_ = std::max(queue_high_water_, queue_.size());
   }
-  queue_.emplace_back(std::move(frame), received_ms);
-  queue_high_water_ = std::max(queue_high_water_, queue_.size());
+  if (first && wake_) wake_();
 }
 
 void App::drain_frames() {
@@ -404,6 +431,12 @@ void App::tick(TimeMs now_ms) {
       }
       write_pending();
     }
+  }
+  // Live clients hear of changes before the Store's timed commit, which may take a while.
+  if (!changed_.empty()) {
+    change_listener_(changed_);
+    changed_.clear();
+    changed_index_.clear();
   }
   try {
     store_.poll(now_ms);
@@ -570,6 +603,7 @@ Health App::health(TimeMs now_ms) const {
                         {"source", std::move(source)},
                         {"store", std::move(store)},
                         {"tracker", std::move(tracker)}};
+  if (health_extra_) health_extra_(h.body);
   return h;
 }
 

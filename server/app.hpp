@@ -26,6 +26,7 @@
 #include <shared_mutex>
 #include <string_view>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -73,6 +74,17 @@ class App {
   void enqueue_nmea_line(int stream, std::string_view line, TimeMs received_ms);
   /// Ingests the frames still queued and commits everything pending; throws StoreError if that fails.
   void shutdown();
+  /// Live push (issue #7): `listener` gets, at the end of each tick(), the vessels whose latest state
+  /// changed in it (newest state per vessel). It runs on the tick's thread and must only hand them over.
+  /// Set before start_sources().
+  void set_change_listener(std::function<void(const std::vector<VesselState>&)> listener);
+  /// `wake` is called from the network threads when an item lands in an empty ingest queue, so the
+  /// server can run tick() at once rather than on its next timer (live updates then leave within
+  /// milliseconds). Set before start_sources().
+  void set_wake(std::function<void()> wake);
+  /// Adds sections owned by the server (e.g. "live") to the /health body; called from any thread.
+  /// Set before start_sources().
+  void set_health_extra(std::function<void(boost::json::object&)> extra);
 
   /// Latest state of one vessel.
   [[nodiscard]] std::optional<VesselState> latest(Mmsi mmsi) const;
@@ -122,6 +134,12 @@ class App {
   // Filled by the Tracker subscriber under tracker_mutex_, written to the Store after it is released.
   std::vector<std::pair<Mmsi, PositionFix>> pending_fixes_;
   std::vector<VesselState> pending_vessels_;
+  // Live push: vessels changed since the last tick, one entry per vessel (newest state).
+  std::function<void(const std::vector<VesselState>&)> change_listener_;
+  std::vector<VesselState> changed_;
+  std::unordered_map<Mmsi, std::size_t> changed_index_;
+  std::function<void()> wake_;
+  std::function<void(boost::json::object&)> health_extra_;
   std::ofstream record_;  // AISSTREAM_RECORD_FILE
 
   // Frames from the network thread, drained by tick().

@@ -334,6 +334,34 @@ const std::vector<Setting>& settings() {
        [](ServerConfig& c, auto n, auto v) {
          c.map_track_max_points = integer_in<std::size_t>(n, v, 2, 10'000'000);
        }},
+      // --- live push (issue #7) ---
+      {"LIVE_MAX_CLIENTS", "10000", "most /v1/live WebSocket clients; more are refused with 503",
+       [](ServerConfig& c, auto n, auto v) {
+         c.live_max_clients = integer_in<std::size_t>(n, v, 0, 1'000'000);
+       }},
+      {"LIVE_MAX_MESSAGE_BYTES", "65536", "largest message a /v1/live client may send (larger: close 1009)",
+       [](ServerConfig& c, auto n, auto v) {
+         c.live_max_message_bytes = integer_in<std::size_t>(n, v, 256, 16 * 1024 * 1024);
+       }},
+      {"LIVE_MAX_MMSI", "1000", "longest MMSI list in one /v1/live subscription",
+       [](ServerConfig& c, auto n, auto v) {
+         c.live_max_mmsi = integer_in<std::size_t>(n, v, 1, 1'000'000);
+       }},
+      {"LIVE_SEND_BUFFER_KB", "256", "KiB queued on a client's socket before it counts as behind",
+       [](ServerConfig& c, auto n, auto v) {
+         c.live_send_buffer_kb = integer_in<std::size_t>(n, v, 1, 1024 * 1024);
+       }},
+      {"LIVE_QUEUE_MAX", "1000",
+       "updates held for a client that is behind before they are coalesced to the newest per vessel",
+       [](ServerConfig& c, auto n, auto v) {
+         c.live_queue_max = integer_in<std::size_t>(n, v, 1, 10'000'000);
+       }},
+      {"LIVE_SLOW_CLOSE_S", "10", "a client behind this long is closed (1008), seconds",
+       [](ServerConfig& c, auto n, auto v) { c.live_slow_close_s = integer_in<int>(n, v, 1, 86'400); }},
+      {"LIVE_PING_S", "30", "WebSocket ping period for /v1/live clients, seconds",
+       [](ServerConfig& c, auto n, auto v) { c.live_ping_s = integer_in<int>(n, v, 1, 3600); }},
+      {"LIVE_PONG_TIMEOUT_S", "10", "a client that does not answer a ping within this is closed, seconds",
+       [](ServerConfig& c, auto n, auto v) { c.live_pong_timeout_s = integer_in<int>(n, v, 1, 3600); }},
 
       // --- dashboard (issue #7) ---
       // Not checked for existence: a server without the dashboard's files still serves the API, and

@@ -101,6 +101,16 @@ struct ServerConfig {
   std::string web_dir = AISTRACK_DEFAULT_WEB_DIR;  ///< the dashboard's files, served at / and /static/
   std::string web_leaflet_dir =
       AISTRACK_DEFAULT_LEAFLET_DIR;  ///< Leaflet's dist/, served at /static/leaflet/
+
+  // --- live push (issue #7) ---
+  std::size_t live_max_clients = 10'000;           ///< more /v1/live connections are refused (503)
+  std::size_t live_max_message_bytes = 64 * 1024;  ///< largest client message, bytes (larger: close 1009)
+  std::size_t live_max_mmsi = 1'000;               ///< longest MMSI list in one subscription
+  std::size_t live_send_buffer_kb = 256;           ///< KiB on a client's socket before it counts as behind
+  std::size_t live_queue_max = 1'000;              ///< updates held for a client behind before coalescing
+  int live_slow_close_s = 10;                      ///< a client behind this long is closed, seconds
+  int live_ping_s = 30;                            ///< ping period, seconds
+  int live_pong_timeout_s = 10;                    ///< unanswered ping closes the client, seconds
 };
 
 /// A bad setting; what() names it and what is allowed. The server exits with status 2.

@@ -1,6 +1,8 @@
 #include "http_server.hpp"
 
 #include "app.hpp"
+#include "json_view.hpp"
+#include "live_hub.hpp"
 #include "log.hpp"
 #include "routes.hpp"
 
@@ -9,13 +11,20 @@
 #include <websocketpp/config/asio_no_tls.hpp>
 #include <websocketpp/server.hpp>
 
+#include <fmt/core.h>
 #include <asio/executor_work_guard.hpp>
+
+#include <asio/bind_executor.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
 #include <asio/thread_pool.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
+#include <map>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -25,6 +34,8 @@ namespace {
 using WsServer = websocketpp::server<websocketpp::config::asio>;
 constexpr auto kTickInterval = std::chrono::milliseconds(100);
 constexpr std::size_t kMaxHttpBodyBytes = 64 * 1024;
+constexpr auto kLiveFlushInterval = std::chrono::milliseconds(10);
+constexpr std::string_view kLivePath = "/v1/live";
 
 TimeMs now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -41,6 +52,27 @@ void raise_fd_limit() {
     ::setrlimit(RLIMIT_NOFILE, &rl);
   }
 }
+
+// A /v1/live WebSocket connection as the hub sees it. websocketpp's send() and close() are
+// thread-safe: they queue on the connection and the write happens on a network thread.
+class WsSink final : public LiveSink {
+ public:
+  explicit WsSink(WsServer::connection_ptr con) : con_(std::move(con)) {}
+  void send_text(const std::string& text) override {
+    // A closing connection refuses sends; its close handler cleans up.
+    [[maybe_unused]] const auto ec = con_->send(text, websocketpp::frame::opcode::text);
+  }
+  [[nodiscard]] std::size_t buffered_bytes() const override { return con_->get_buffered_amount(); }
+  void close(std::uint16_t code, const std::string& reason) override {
+    std::error_code ignored;
+    con_->close(code, reason, ignored);
+  }
+
+ private:
+  WsServer::connection_ptr con_;
+};
+
+std::string_view path_of(std::string_view resource) { return resource.substr(0, resource.find('?')); }
 
 }  // namespace
 
@@ -72,8 +104,93 @@ int run_server(const ServerConfig& config) {
   http.init_asio(&io);
   http.set_reuse_addr(true);
   http.set_max_http_body_size(kMaxHttpBodyBytes);
-  // Live WebSocket push is a later feature; until then upgrades are refused rather than left open.
-  http.set_validate_handler([](websocketpp::connection_hdl) { return false; });
+
+  // --- live push (issue #7): /v1/live on the same port ---
+  LiveHub hub(LiveLimits{config.live_max_clients, config.live_max_mmsi, config.live_send_buffer_kb * 1024,
+                         config.live_queue_max, static_cast<std::int64_t>(config.live_slow_close_s) * 1000},
+              [](const VesselState& v) { return boost::json::serialize(vessel_json(v)); });
+  std::mutex live_mutex;  // guards live_ids
+  std::map<websocketpp::connection_hdl, LiveHub::ClientId, std::owner_less<websocketpp::connection_hdl>>
+      live_ids;
+  http.set_max_message_size(config.live_max_message_bytes);  // larger client messages: close 1009
+  http.set_pong_timeout(static_cast<long>(config.live_pong_timeout_s) * 1000);
+  http.set_validate_handler([&](websocketpp::connection_hdl hdl) {
+    const auto con = http.get_con_from_hdl(hdl);
+    if (path_of(con->get_resource()) != kLivePath) {
+      con->set_status(websocketpp::http::status_code::not_found);
+      con->replace_header("Content-Type", "application/json");
+      con->set_body(error_body("not_found", "WebSocket upgrades are only accepted on /v1/live"));
+      return false;
+    }
+    if (!hub.has_room()) {
+      con->set_status(websocketpp::http::status_code::service_unavailable);
+      con->replace_header("Content-Type", "application/json");
+      con->replace_header("Retry-After", "30");
+      con->set_body(error_body("too_many_clients", fmt::format("the server holds at most {} live clients "
+                                                               "(LIVE_MAX_CLIENTS)",
+                                                               config.live_max_clients)));
+      log(LogLevel::warn, "live: refused a client: LIVE_MAX_CLIENTS={} reached", config.live_max_clients);
+      return false;
+    }
+    return true;
+  });
+  http.set_open_handler([&](websocketpp::connection_hdl hdl) {
+    const auto con = http.get_con_from_hdl(hdl);
+    const auto id = hub.add(std::make_shared<WsSink>(con));
+    if (!id) {  // lost a race for the last place since validation
+      std::error_code ignored;
+      con->close(websocketpp::close::status::try_again_later, "too many live clients", ignored);
+      return;
+    }
+    std::lock_guard lock(live_mutex);
+    live_ids.emplace(hdl, *id);
+  });
+  auto forget = [&](websocketpp::connection_hdl hdl) {
+    std::optional<LiveHub::ClientId> id;
+    {
+      std::lock_guard lock(live_mutex);
+      if (const auto it = live_ids.find(hdl); it != live_ids.end()) {
+        id = it->second;
+        live_ids.erase(it);
+      }
+    }
+    if (id) hub.remove(*id);
+  };
+  http.set_close_handler(forget);
+  http.set_fail_handler(forget);
+  http.set_message_handler([&](websocketpp::connection_hdl hdl, WsServer::message_ptr msg) {
+    std::optional<LiveHub::ClientId> id;
+    {
+      std::lock_guard lock(live_mutex);
+      if (const auto it = live_ids.find(hdl); it != live_ids.end()) id = it->second;
+    }
+    if (!id) return;
+    hub.on_message(
+        *id, msg->get_payload(), [&](const auto& visit) { app.for_each_vessel(visit); }, now_ms());
+  });
+  http.set_pong_timeout_handler([&](websocketpp::connection_hdl hdl, std::string) {
+    std::error_code ignored;
+    http.close(hdl, websocketpp::close::status::going_away,
+               fmt::format("no pong within {} s", config.live_pong_timeout_s), ignored);
+  });
+  app.set_health_extra([&](boost::json::object& body) {
+    const LiveCounters c = hub.counters();
+    body["live"] = boost::json::object{{"clients", c.clients},
+                                       {"max_clients", config.live_max_clients},
+                                       {"updates_in", c.updates_in},
+                                       {"messages_sent", c.messages_sent},
+                                       {"queued", c.queued},
+                                       {"coalesced", c.coalesced},
+                                       {"coalesced_before_fan_out", c.updates_coalesced_in},
+                                       {"closed_slow", c.closed_slow},
+                                       {"refused", c.refused},
+                                       {"client_errors", c.client_errors},
+                                       {"clients_behind", hub.behind()}};
+  });
+  // Fan-out runs on a network thread, never in the ingest tick (see live_hub.hpp).
+  app.set_change_listener([&](const std::vector<VesselState>& changed) {
+    if (hub.publish(changed)) asio::post(io, [&] { hub.fan_out(now_ms()); });
+  });
 
   auto answer = [&api](const Request& req) {
     try {
@@ -97,6 +214,12 @@ int run_server(const ServerConfig& config) {
   http.set_http_handler([&](websocketpp::connection_hdl hdl) {
     const auto con = http.get_con_from_hdl(hdl);
     Request req{con->get_request().get_method(), con->get_resource()};
+    if (path_of(req.target) == kLivePath) {
+      fill(con, req,
+           error_response(426, "upgrade_required", "/v1/live is a WebSocket endpoint: connect with ws://"));
+      con->replace_header("Upgrade", "websocket");
+      return;
+    }
     if (api.is_slow(req) && !con->defer_http_response()) {
       asio::post(slow_pool, [&, con, req = std::move(req)] {
         Response res = answer(req);
@@ -133,21 +256,65 @@ int run_server(const ServerConfig& config) {
       app.source_kind());
   app.start_sources();
 
-  // All ingest work runs in this one timer chain, so App::tick never runs concurrently with itself.
-  asio::steady_timer timer(io);
+  // All ingest work runs on this strand (the timer chain plus wake-ups when data arrives), so
+  // App::tick never runs concurrently with itself.
+  auto ingest = asio::make_strand(io);
+  auto run_tick = [&] {
+    try {
+      app.tick(now_ms());
+    } catch (const std::exception& e) {
+      log(LogLevel::error, "ingest: {}", e.what());
+    }
+  };
+  std::atomic<bool> wake_pending{false};
+  app.set_wake([&] {
+    if (!wake_pending.exchange(true)) {
+      asio::post(ingest, [&] {
+        wake_pending = false;
+        run_tick();
+      });
+    }
+  });
+  asio::steady_timer timer(ingest);
   std::function<void()> arm = [&] {
     timer.expires_after(kTickInterval);
-    timer.async_wait([&](const std::error_code& wait_ec) {
+    timer.async_wait(asio::bind_executor(ingest, [&](const std::error_code& wait_ec) {
       if (wait_ec) return;
-      try {
-        app.tick(now_ms());
-      } catch (const std::exception& e) {
-        log(LogLevel::error, "ingest: {}", e.what());
-      }
+      run_tick();
       arm();
-    });
+    }));
   };
   arm();
+
+  // Live clients: queued updates move on as their sockets drain; pings find dead peers.
+  asio::steady_timer live_flush(io);
+  std::function<void()> arm_flush = [&] {
+    live_flush.expires_after(kLiveFlushInterval);
+    live_flush.async_wait([&](const std::error_code& wait_ec) {
+      if (wait_ec) return;
+      if (hub.behind() > 0) hub.flush(now_ms());
+      arm_flush();
+    });
+  };
+  arm_flush();
+  asio::steady_timer live_ping(io);
+  std::function<void()> arm_ping = [&] {
+    live_ping.expires_after(std::chrono::seconds(config.live_ping_s));
+    live_ping.async_wait([&](const std::error_code& wait_ec) {
+      if (wait_ec) return;
+      std::vector<websocketpp::connection_hdl> hdls;
+      {
+        std::lock_guard lock(live_mutex);
+        for (const auto& [hdl, id] : live_ids) hdls.push_back(hdl);
+      }
+      for (const auto& hdl : hdls) {
+        std::error_code ignored;
+        http.ping(hdl, "", ignored);
+      }
+      arm_ping();
+    });
+  };
+  arm_ping();
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const std::error_code& sig_ec, int sig) {
@@ -156,7 +323,18 @@ int run_server(const ServerConfig& config) {
     std::error_code e1;
     http.stop_listening(e1);
     timer.cancel();
-    io.stop();
+    live_flush.cancel();
+    live_ping.cancel();
+    // Tell live clients we are going (1001) and give the close frames a moment to leave.
+    {
+      std::lock_guard lock(live_mutex);
+      for (const auto& [hdl, id] : live_ids) {
+        std::error_code ignored;
+        http.close(hdl, websocketpp::close::status::going_away, "server shutting down", ignored);
+      }
+    }
+    auto grace = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(200));
+    grace->async_wait([&io, grace](const std::error_code&) { io.stop(); });
   });
 
   std::vector<std::thread> threads;

@@ -120,7 +120,7 @@ TEST_CASE("aisstream: impossible values are rejected or nulled as documented") {
   }
 }
 
-TEST_CASE("aisstream: frames without time use the receive time, malformed time is an error") {
+TEST_CASE("aisstream: frames without time use the receive time, and malformed time is an error") {
   const std::string no_meta =
       R"({"Message":{"PositionReport":{"MessageID":1,"UserID":244700923,"Latitude":1,"Longitude":1}},"MessageType":"PositionReport"})";
   const auto r = aisstream::parse(no_meta, kNow);
