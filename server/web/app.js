@@ -231,7 +231,9 @@ function renderList() {
   state.listDirty = false;
   const q = $('search').value.trim().toLowerCase();
   const rows = [...state.vessels.values()].filter((r) => matches(r, q));
-  rows.sort((a, b) => displayName(a).localeCompare(displayName(b)) || a.mmsi - b.mmsi);
+  // Named vessels first, by name; those whose static data has not come yet after them, by MMSI.
+  const named = (r) => typeof r.name === 'string' && r.name.trim() !== '';
+  rows.sort((a, b) => named(b) - named(a) || listName(a).localeCompare(listName(b)) || a.mmsi - b.mmsi);
   const shown = rows.slice(0, MAX_LIST_ROWS);
   $('vessel-list').replaceChildren(...shown.map(rowOf));
   for (const mmsi of rowCache.keys()) if (!state.vessels.has(mmsi)) rowCache.delete(mmsi);

@@ -6,6 +6,9 @@
 // that a vessel name made of markup (sent as real AIS over the server's NMEA UDP input) shows as
 // text, and saves a screenshot (AISTRACK_E2E_OUT/dashboard.png).
 //
+// The page must use the /v1/live WebSocket (and not poll while it is open), and fall back to polling
+// GET /v1/vessels when the socket is refused (checked in a second page whose WebSocket is closed).
+//
 // Prints "SKIPPED: ..." and exits 0 when Chromium or playwright-core is absent (ctest reports it
 // as skipped); scripts/install-deps.sh installs both. Timeouts are generous: CI also runs this
 // against an ASan Debug build of the server.
@@ -189,7 +192,14 @@ try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
   page.setDefaultTimeout(WAIT_S * 1000);
   page.on('pageerror', (e) => pageErrors.push(String(e)));
+  let polls = 0; // GET /v1/vessels: the page's fallback when the WebSocket is closed
+  page.on('request', (req) => {
+    if (new URL(req.url()).pathname === '/v1/vessels') polls++;
+  });
   await page.goto(`${base}/`);
+  // The feed is the /v1/live WebSocket (the server has it), so the page does not poll.
+  await waitFor('the live feed', async () => (await page.getAttribute('#feed-status', 'data-mode')) === 'live');
+  const pollsAtLive = polls;
 
   // 1. Markers appear.
   const markerPositions = () =>
@@ -312,8 +322,31 @@ try {
   }
 
   const mode = await page.getAttribute('#feed-status', 'data-mode');
-  console.log(`feed: ${mode} (${await page.textContent('#feed-status')})`);
-  if (mode !== 'live' && mode !== 'polling') fail(`feed status is ${mode}`);
+  console.log(`feed: ${mode} (${await page.textContent('#feed-status')}), ${polls} polls`);
+  if (mode !== 'live') fail(`feed status is ${mode}, not live`);
+  if (polls !== pollsAtLive) fail(`the page polled /v1/vessels ${polls - pollsAtLive} times while live`);
+
+  // 10. Without the WebSocket (a proxy that drops it) the page falls back to polling and still works.
+  const degraded = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+  degraded.setDefaultTimeout(WAIT_S * 1000);
+  degraded.on('pageerror', (e) => pageErrors.push(String(e)));
+  await degraded.routeWebSocket(/\/v1\/live$/, (ws) => ws.close());
+  await degraded.goto(`${base}/`);
+  await waitFor('the polling fallback', async () => (await degraded.getAttribute('#feed-status', 'data-mode')) === 'polling');
+  const polledFirst = await waitFor('markers while polling', async () => {
+    const p = await degraded.$$eval('.vessel-marker[data-mmsi]', (els) =>
+      Object.fromEntries(els.map((el) => [el.dataset.mmsi, el.dataset.lat + ',' + el.dataset.lon])),
+    );
+    return Object.keys(p).length >= 5 ? p : null;
+  });
+  await waitFor('a marker to move while polling', async () => {
+    const now = await degraded.$$eval('.vessel-marker[data-mmsi]', (els) =>
+      Object.fromEntries(els.map((el) => [el.dataset.mmsi, el.dataset.lat + ',' + el.dataset.lon])),
+    );
+    return Object.keys(now).some((m) => polledFirst[m] && now[m] !== polledFirst[m]);
+  });
+  console.log('polling fallback: markers shown and moving');
+  await degraded.close();
 
   // 9. Nothing threw in the page.
   if (pageErrors.length > 0) fail(`errors in the page: ${pageErrors.join('; ')}`);
