@@ -22,6 +22,9 @@ packages=(
   zlib1g-dev clang libclang-rt-14-dev
   # maps (issue #6): libcurl for the HTTP tile source (aistrack::net)
   libcurl4-openssl-dev
+  # dashboard (issue #7): the end-to-end test drives Debian's headless Chromium (with playwright-core,
+  # below) and runs under node (npm: see install_npm_packages)
+  chromium nodejs
 )
 
 if [[ $(id -u) -ne 0 ]]; then
@@ -32,26 +35,39 @@ else
   SUDO=()
 fi
 
-# maps (issue #6): Natural Earth land polygons for the offline basemap come from the npm package
-# world-atlas, installed here into a git-ignored folder of the repo; nothing is downloaded at build
-# or test time. The server reads third_party/npm/node_modules/world-atlas/land-50m.json (MAP_BASEMAP).
-world_atlas_prefix="$(cd "$(dirname "$0")/.." && pwd)/third_party/npm"
-install_world_atlas() {
-  local pkg="$world_atlas_prefix/node_modules/world-atlas"
-  if [[ -f "$pkg/land-50m.json" ]] && grep -q '"version": "2.0.2"' "$pkg/package.json" 2>/dev/null; then
-    echo "install-deps.sh: world-atlas 2.0.2 already in third_party/npm"
-    return
-  fi
+# npm packages, pinned, installed into a git-ignored folder of the repo; nothing is downloaded at
+# build or test time.
+#   maps (issue #6): world-atlas, Natural Earth land polygons for the offline basemap; the server reads
+#     third_party/npm/node_modules/world-atlas/land-50m.json (MAP_BASEMAP).
+#   dashboard (issue #7): leaflet, served at /static/leaflet/ (WEB_LEAFLET_DIR); playwright-core, which
+#     drives /usr/bin/chromium in the end-to-end test (it downloads no browser of its own).
+npm_prefix="$(cd "$(dirname "$0")/.." && pwd)/third_party/npm"
+npm_packages=(world-atlas@2.0.2 leaflet@1.9.4 playwright-core@1.65.1)
+install_npm_packages() {
+  local wanted=() spec name version
+  for spec in "${npm_packages[@]}"; do
+    name=${spec%@*}
+    version=${spec##*@}
+    if grep -q "\"version\": \"$version\"" "$npm_prefix/node_modules/$name/package.json" 2>/dev/null; then
+      echo "install-deps.sh: $name $version already in third_party/npm"
+    else
+      wanted+=("$spec")
+    fi
+  done
+  ((${#wanted[@]} == 0)) && return
   if ! command -v npm >/dev/null 2>&1; then
-    echo "install-deps.sh: installing nodejs and npm (for world-atlas)"
+    echo "install-deps.sh: installing nodejs and npm (for ${wanted[*]})"
     DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends nodejs npm \
-      || { echo "install-deps.sh: cannot install npm, needed for world-atlas" >&2; exit 1; }
+      || { echo "install-deps.sh: cannot install npm, needed for ${wanted[*]}" >&2; exit 1; }
   fi
-  mkdir -p "$world_atlas_prefix"
-  npm install --prefix "$world_atlas_prefix" --no-audit --no-fund --loglevel=error world-atlas@2.0.2 \
-    || { echo "install-deps.sh: npm install world-atlas@2.0.2 failed (is the npm registry reachable?)" >&2; exit 1; }
-  [[ -f "$pkg/land-50m.json" ]] || { echo "install-deps.sh: world-atlas has no land-50m.json" >&2; exit 1; }
-  echo "install-deps.sh: world-atlas 2.0.2 installed in third_party/npm"
+  mkdir -p "$npm_prefix"
+  npm install --prefix "$npm_prefix" --save-exact --no-audit --no-fund --loglevel=error "${wanted[@]}" \
+    || { echo "install-deps.sh: npm install ${wanted[*]} failed (is the npm registry reachable?)" >&2; exit 1; }
+  [[ -f "$npm_prefix/node_modules/world-atlas/land-50m.json" ]] \
+    || { echo "install-deps.sh: world-atlas has no land-50m.json" >&2; exit 1; }
+  [[ -f "$npm_prefix/node_modules/leaflet/dist/leaflet.js" ]] \
+    || { echo "install-deps.sh: leaflet has no dist/leaflet.js" >&2; exit 1; }
+  echo "install-deps.sh: ${wanted[*]} installed in third_party/npm"
 }
 
 missing=()
@@ -61,7 +77,7 @@ done
 
 if ((${#missing[@]} == 0)); then
   echo "install-deps.sh: all ${#packages[@]} packages already installed"
-  install_world_atlas
+  install_npm_packages
   exit 0
 fi
 
@@ -75,5 +91,5 @@ if dpkg-query -W -f='${Status}' libboost1.74-dev 2>/dev/null | grep -q 'install 
   echo "install-deps.sh: libboost1.74-dev is installed and hides Boost 1.81; remove it (apt-get remove libboost1.74-dev)" >&2
   exit 1
 fi
-install_world_atlas
+install_npm_packages
 echo "install-deps.sh: done"

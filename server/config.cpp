@@ -362,6 +362,17 @@ const std::vector<Setting>& settings() {
        [](ServerConfig& c, auto n, auto v) { c.live_ping_s = integer_in<int>(n, v, 1, 3600); }},
       {"LIVE_PONG_TIMEOUT_S", "10", "a client that does not answer a ping within this is closed, seconds",
        [](ServerConfig& c, auto n, auto v) { c.live_pong_timeout_s = integer_in<int>(n, v, 1, 3600); }},
+
+      // --- dashboard (issue #7) ---
+      // Not checked for existence: a server without the dashboard's files still serves the API, and
+      // the dashboard's 404 names the setting.
+      {"WEB_DIR", AISTRACK_DEFAULT_WEB_DIR,
+       "the dashboard's files, served at / and /static/ (empty: no dashboard)",
+       [](ServerConfig& c, auto, auto v) { c.web_dir = std::string(v); }},
+      {"WEB_LEAFLET_DIR", AISTRACK_DEFAULT_LEAFLET_DIR,
+       "Leaflet's dist folder (npm leaflet, installed by scripts/install-deps.sh), served at "
+       "/static/leaflet/",
+       [](ServerConfig& c, auto, auto v) { c.web_leaflet_dir = std::string(v); }},
   };
   return kSettings;
 }

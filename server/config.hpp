@@ -19,6 +19,15 @@
 #define AISTRACK_DEFAULT_BASEMAP "third_party/npm/node_modules/world-atlas/land-50m.json"
 #endif
 
+// Where the dashboard's files (server/web) and Leaflet (installed by scripts/install-deps.sh) are,
+// set by CMake to absolute paths.
+#ifndef AISTRACK_DEFAULT_WEB_DIR
+#define AISTRACK_DEFAULT_WEB_DIR "server/web"
+#endif
+#ifndef AISTRACK_DEFAULT_LEAFLET_DIR
+#define AISTRACK_DEFAULT_LEAFLET_DIR "third_party/npm/node_modules/leaflet/dist"
+#endif
+
 namespace aistrack::server {
 
 /// Everything the server can be told.
@@ -87,6 +96,11 @@ struct ServerConfig {
   int map_track_hours = 6;                    ///< default track window, hours
   int map_max_hours = 168;                    ///< largest hours= a request may ask for
   std::size_t map_track_max_points = 20'000;  ///< most track points read for one map
+
+  // --- dashboard (issue #7) ---
+  std::string web_dir = AISTRACK_DEFAULT_WEB_DIR;  ///< the dashboard's files, served at / and /static/
+  std::string web_leaflet_dir =
+      AISTRACK_DEFAULT_LEAFLET_DIR;  ///< Leaflet's dist/, served at /static/leaflet/
 
   // --- live push (issue #7) ---
   std::size_t live_max_clients = 10'000;           ///< more /v1/live connections are refused (503)

@@ -28,8 +28,11 @@ class RouteModule {
 
 /// Routes of the stats issue (#5): /v1/stats/{mmsi}, /v1/ais/{mmsi}/track (routes_stats.cpp).
 std::unique_ptr<RouteModule> make_stats_routes(const App& app, const ServerConfig& config);
-/// Routes of the map issue (#6): /v1/map/{mmsi} (routes_map.cpp).
+/// Routes of the map issue (#6): /v1/map/{mmsi}, and the dashboard's tile proxy /v1/tiles/{z}/{x}/{y}.png
+/// (issue #7), which shares the map's tile chain (routes_map.cpp).
 std::unique_ptr<RouteModule> make_map_routes(const App& app, const ServerConfig& config);
+/// Routes of the dashboard (issue #7): / and /static/{file} (routes_web.cpp).
+std::unique_ptr<RouteModule> make_web_routes(const App& app, const ServerConfig& config);
 
 /// Routes requests to the App and the feature modules. Thread-safe when the modules are.
 class Api {

@@ -1,13 +1,19 @@
-// Routes of the map issue (#6): GET /v1/map/{mmsi} → PNG or JPEG of the vessel and its track.
-// See docs/API.md and docs/MAP.md.
+// Routes of the map issue (#6): GET /v1/map/{mmsi} → PNG or JPEG of the vessel and its track;
+// and the dashboard's tile proxy (issue #7): GET /v1/tiles/{z}/{x}/{y}.png. See docs/API.md and
+// docs/MAP.md.
 //
-// The module owns the tile chains and the renderer, built on the first map request (so building
-// an Api, as every route test does, opens no cache folder and reads no basemap file):
+// The module owns the tile chains and the renderer, built on the first map or tile request (so
+// building an Api, as every route test does, opens no cache folder and reads no basemap file):
 //
 //   base:    MemoryTileCache → Chain{MBTiles, folder, DiskTileCache → HTTP MAP_TILE_URL}
 //   seamark: MemoryTileCache → DiskTileCache → HTTP MAP_SEAMARK_URL
 //
-// Rendering runs on the server's slow pool (is_slow), never on a network thread.
+// The tile proxy lives here rather than in a module of its own because it must share the base
+// chain: one DiskTileCache per folder per process, and OpenStreetMap's policy kept in one place.
+// It asks the Chain (below the memory cache, which keeps decoded pixels only) so that it can pass
+// the tile server's bytes on unchanged; browsers cache what it serves.
+//
+// Rendering and tile fetching run on the server's slow pool (is_slow), never on a network thread.
 #include "log.hpp"
 #include "routes.hpp"
 
@@ -26,6 +32,7 @@ namespace aistrack::server {
 namespace {
 
 constexpr std::string_view kPrefix = "/v1/map/";
+constexpr std::string_view kTilePrefix = "/v1/tiles/";
 constexpr TimeMs kMsPerHour = 3'600'000;
 constexpr TimeMs kMsPerDay = 24 * kMsPerHour;
 constexpr int kMaxRequestZoom = 19;
@@ -66,6 +73,10 @@ class MapRoutes final : public RouteModule {
 
   std::optional<Response> handle(const Request& request, std::string_view path, const Query& query,
                                  TimeMs now_ms) override {
+    if (path.starts_with(kTilePrefix)) {
+      if (!is_read(request)) return method_not_allowed("GET, HEAD");
+      return tile(path.substr(kTilePrefix.size()), now_ms);
+    }
     if (!path.starts_with(kPrefix)) return std::nullopt;
     const auto id = path.substr(kPrefix.size());
     if (id.empty() || id.find('/') != std::string_view::npos) return std::nullopt;
@@ -130,7 +141,7 @@ class MapRoutes final : public RouteModule {
     if (state->position && (track.empty() || track.back().ts_ms < state->position->ts_ms))
       track.push_back(*state->position);
 
-    const auto renderer = get_renderer();
+    const auto renderer = layers().renderer;
     MapImage image = renderer->render(*vessel, track, options, now_ms);
     Response r;
     r.status = 200;
@@ -146,9 +157,98 @@ class MapRoutes final : public RouteModule {
     return r;
   }
 
-  [[nodiscard]] bool is_slow(std::string_view path) const override { return path.starts_with(kPrefix); }
+  [[nodiscard]] bool is_slow(std::string_view path) const override {
+    return path.starts_with(kPrefix) || path.starts_with(kTilePrefix);
+  }
 
  private:
+  /// What the renderer and the tile proxy draw from, built once.
+  struct Layers {
+    std::shared_ptr<TileSource> base_chain;  ///< base tiles as served (below the memory cache); may be null
+    std::shared_ptr<const Basemap> basemap;  ///< offline land; null when MAP_BASEMAP is empty or unreadable
+    std::shared_ptr<const MapRenderer> renderer;
+  };
+
+  // GET /v1/tiles/{z}/{x}/{y}.png: the base tile as the tile chain has it, else the offline basemap
+  // drawn into a tile (X-Tile-Source says which), else 404/503.
+  Response tile(std::string_view rest, TimeMs now_ms) {
+    const auto id = parse_tile_path(rest);
+    if (!id) {
+      return bad("a tile is /v1/tiles/{z}/{x}/{y}.png with z from 0 to " + std::to_string(kMaxRequestZoom) +
+                 " and x, y from 0 to 2^z-1; got '/v1/tiles/" + std::string(rest) + "'");
+    }
+    const Layers& l = layers();
+    TileStatus status = TileStatus::missing;
+    if (l.base_chain) {
+      const TileId ids[] = {*id};
+      auto tiles = l.base_chain->fetch(ids, now_ms);
+      if (!tiles.empty()) {
+        Tile& t = tiles.front();
+        status = t.status;
+        const auto type = image_type(t.encoded);
+        if (t.status == TileStatus::ok && !type.empty()) {
+          Response r{200, std::string(type), std::move(t.encoded), {}};
+          // Browsers may keep a tile as long as our cache would (at least an hour, at most a week).
+          TimeMs max_age_s = 86'400;
+          if (t.expires_ms) max_age_s = std::clamp<TimeMs>((*t.expires_ms - now_ms) / 1000, 3600, 7 * 86'400);
+          r.headers.emplace_back("Cache-Control", "public, max-age=" + std::to_string(max_age_s));
+          r.headers.emplace_back("X-Tile-Source", "tiles");
+          return r;
+        }
+        if (t.status == TileStatus::ok) status = TileStatus::missing;  // neither PNG nor JPEG
+      }
+    }
+    if (l.basemap) {
+      Response r{
+          200, "image/png", encode_image(draw_basemap_tile(l.basemap.get(), *id), ImageFormat::png), {}};
+      // Short: the tile server may be back in a minute, and then its tile should replace this one.
+      r.headers.emplace_back("Cache-Control", "public, max-age=60");
+      r.headers.emplace_back("X-Tile-Source", "basemap");
+      return r;
+    }
+    if (!l.base_chain) {
+      return error_response(
+          404, "not_found",
+          "no tile source is configured (MAP_TILE_URL, MAP_TILE_MBTILES, MAP_TILE_FOLDER) and "
+          "the offline basemap (MAP_BASEMAP) is not available");
+    }
+    if (status == TileStatus::empty)
+      return error_response(404, "not_found", "the tile server has no such tile");
+    Response r = error_response(503, "tile_unavailable",
+                                "the tile could not be had from the tile source and the offline basemap "
+                                "(MAP_BASEMAP) is not available; try again later");
+    r.headers.emplace_back("Retry-After", "60");
+    return r;
+  }
+
+  // "{z}/{x}/{y}.png" → TileId; nullopt unless every number is plain decimal and in range.
+  static std::optional<TileId> parse_tile_path(std::string_view rest) {
+    constexpr std::string_view kExt = ".png";
+    if (!rest.ends_with(kExt)) return std::nullopt;
+    rest.remove_suffix(kExt.size());
+    int v[3] = {};
+    for (int i = 0; i < 3; ++i) {
+      const auto slash = i < 2 ? rest.find('/') : rest.size();
+      if (slash == std::string_view::npos || slash == 0 || slash > 7) return std::nullopt;
+      if (!std::all_of(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(slash),
+                       [](char c) { return c >= '0' && c <= '9'; }))
+        return std::nullopt;  // from_chars alone would take "-0"
+      const auto [p, ec] = std::from_chars(rest.data(), rest.data() + slash, v[i]);
+      if (ec != std::errc{} || p != rest.data() + slash || v[i] < 0) return std::nullopt;
+      rest.remove_prefix(std::min(slash + 1, rest.size()));
+    }
+    const TileId id{v[0], v[1], v[2]};
+    if (id.z > kMaxRequestZoom || id.x >= (1 << id.z) || id.y >= (1 << id.z)) return std::nullopt;
+    return id;
+  }
+
+  // "image/png" or "image/jpeg" from the bytes' signature; empty for anything else.
+  static std::string_view image_type(std::string_view bytes) {
+    if (bytes.starts_with("\x89PNG\r\n\x1a\n")) return "image/png";
+    if (bytes.starts_with("\xff\xd8\xff")) return "image/jpeg";
+    return {};
+  }
+
   // The newest fixes of the window, at most map_track_max_points: Store::track returns the oldest
   // first, so when a window is full it is halved (towards now) until it fits, a few times at most.
   std::vector<PositionFix> read_track(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms) const {
@@ -162,9 +262,9 @@ class MapRoutes final : public RouteModule {
     return track;
   }
 
-  std::shared_ptr<const MapRenderer> get_renderer() {
+  const Layers& layers() {
     const std::lock_guard lock(mutex_);
-    if (renderer_) return renderer_;
+    if (layers_.renderer) return layers_;
     const auto http = [&](const std::string& url) -> std::shared_ptr<TileSource> {
       if (url.empty()) return nullptr;
       net::HttpTileSourceConfig hc;
@@ -191,8 +291,8 @@ class MapRoutes final : public RouteModule {
     base_chain.push_back(disk(http(config_.map_tile_url), "base", config_.map_tile_url));
     std::shared_ptr<TileSource> base;
     if (base_chain.size() > 1 || base_chain.front()) {
-      base = std::make_shared<MemoryTileCache>(std::make_shared<ChainTileSource>(std::move(base_chain)),
-                                               config_.map_memory_tiles);
+      layers_.base_chain = std::make_shared<ChainTileSource>(std::move(base_chain));
+      base = std::make_shared<MemoryTileCache>(layers_.base_chain, config_.map_memory_tiles);
     }
     std::shared_ptr<TileSource> seamark;
     if (auto s = disk(http(config_.map_seamark_url), "seamark", config_.map_seamark_url))
@@ -208,14 +308,16 @@ class MapRoutes final : public RouteModule {
         log(LogLevel::warn, "maps: no offline land (missing tiles are drawn as sea): {}", e.what());
       }
     }
-    renderer_ = std::make_shared<const MapRenderer>(std::move(base), std::move(seamark), std::move(basemap));
-    return renderer_;
+    layers_.basemap = basemap;
+    layers_.renderer =
+        std::make_shared<const MapRenderer>(std::move(base), std::move(seamark), std::move(basemap));
+    return layers_;
   }
 
   const App& app_;
   ServerConfig config_;
-  std::mutex mutex_;  // guards renderer_ (built once, then shared by the slow pool's threads)
-  std::shared_ptr<const MapRenderer> renderer_;
+  std::mutex mutex_;  // guards layers_ (built once, then only read by the slow pool's threads)
+  Layers layers_;
 };
 
 }  // namespace

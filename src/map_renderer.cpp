@@ -571,6 +571,22 @@ std::string encode_image(const Image& image, ImageFormat format, int jpeg_qualit
   return out;
 }
 
+Image draw_basemap_tile(const Basemap* basemap, TileId id) {
+  constexpr int kMaxTileZoom = 22;
+  if (id.z < 0 || id.z > kMaxTileZoom || id.x < 0 || id.y < 0 || id.x >= (1 << id.z) || id.y >= (1 << id.z))
+    throw MapError("draw_basemap_tile: no tile " + std::to_string(id.z) + "/" + std::to_string(id.x) + "/" +
+                   std::to_string(id.y) + " (z 0..22, x and y 0..2^z-1)");
+  Canvas canvas(kTile, kTile, kSea);
+  draw_basemap(canvas, basemap, {Rect{0, 0, kTile, kTile}}, id.z, static_cast<double>(id.x) * kTile,
+               static_cast<double>(id.y) * kTile);
+  Image out;
+  out.width_px = kTile;
+  out.height_px = kTile;
+  out.channels = 3;
+  out.pixels = std::move(canvas.pixels());
+  return out;
+}
+
 MapRenderer::MapRenderer(std::shared_ptr<TileSource> base, std::shared_ptr<TileSource> seamark,
                          std::shared_ptr<const Basemap> basemap)
     : base_(std::move(base)), seamark_(std::move(seamark)), basemap_(std::move(basemap)) {}

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include "route_checks.hpp"
 #include "support.hpp"
 #include "tile_server.hpp"
 
@@ -67,18 +68,6 @@ struct Fixture {
   }
 };
 
-std::string header(const Response& r, const std::string& name) {
-  for (const auto& [k, v] : r.headers)
-    if (k == name) return v;
-  return "<absent>";
-}
-
-void check_error(const Response& r, int status, std::string_view code) {
-  CHECK(r.status == status);
-  CHECK(r.content_type == "application/json");
-  const auto o = boost::json::parse(r.body).as_object();
-  CHECK(o.at("error").at("code").as_string() == code);
-}
 }  // namespace
 
 TEST_CASE("map route: a PNG of the vessel with Content-Type and X-Map-Tiles-Missing") {
@@ -86,8 +75,8 @@ TEST_CASE("map route: a PNG of the vessel with Content-Type and X-Map-Tiles-Miss
   const Response r = f.get("/v1/map/244700923?width=640&height=480");
   REQUIRE(r.status == 200);
   CHECK(r.content_type == "image/png");
-  CHECK(header(r, "X-Map-Tiles-Missing") == "0");
-  CHECK(std::stoi(header(r, "X-Map-Tiles")) > 0);
+  CHECK(test::header_of(r, "X-Map-Tiles-Missing") == "0");
+  CHECK(std::stoi(test::header_of(r, "X-Map-Tiles")) > 0);
   const auto img = test::decode_image(r.body);
   REQUIRE(img);
   CHECK(img->width_px == 640);
@@ -123,7 +112,7 @@ TEST_CASE("map route: JPEG, grayscale and a zoom") {
       f.get("/v1/map/244700923?format=jpeg&color=grayscale&zoom=12&width=300&height=200&quality=70");
   REQUIRE(r.status == 200);
   CHECK(r.content_type == "image/jpeg");
-  CHECK(header(r, "X-Map-Zoom") == "12");
+  CHECK(test::header_of(r, "X-Map-Zoom") == "12");
   const auto img = test::decode_image(r.body);
   REQUIRE(img);
   CHECK(img->width_px == 300);
@@ -153,9 +142,9 @@ TEST_CASE("map route: a dead tile server still gives a map and says how many til
   Fixture f(test::dead_tile_url());
   const Response r = f.get("/v1/map/244700923?zoom=10&width=256&height=256");
   REQUIRE(r.status == 200);
-  const int missing = std::stoi(header(r, "X-Map-Tiles-Missing"));
+  const int missing = std::stoi(test::header_of(r, "X-Map-Tiles-Missing"));
   CHECK(missing > 0);
-  CHECK(missing <= std::stoi(header(r, "X-Map-Tiles")));
+  CHECK(missing <= std::stoi(test::header_of(r, "X-Map-Tiles")));
   CHECK(test::decode_image(r.body));
 }
 
@@ -165,18 +154,18 @@ TEST_CASE("map route: 400 for a bad size, scheme, format, zoom or window") {
        {"width=63", "width=2049", "height=0", "width=abc", "height=-5", "color=sepia", "format=gif",
         "zoom=20", "zoom=-1", "zoom=x", "hours=0", "hours=100000", "quality=0"}) {
     CAPTURE(q);
-    check_error(f.get(std::string("/v1/map/244700923?") + q), 400, "invalid_parameter");
+    test::check_error(f.get(std::string("/v1/map/244700923?") + q), 400, "invalid_parameter");
   }
-  check_error(f.get("/v1/map/24470092"), 400, "invalid_mmsi");
+  test::check_error(f.get("/v1/map/24470092"), 400, "invalid_mmsi");
   CHECK(f.tiles.requests() == 0);
 }
 
 TEST_CASE("map route: 404 when the vessel has no position, 405 for other methods") {
   Fixture f;
-  check_error(f.get("/v1/map/123456789"), 404, "not_found");
-  check_error(f.get("/v1/map/211000001"), 404, "not_found");
+  test::check_error(f.get("/v1/map/123456789"), 404, "not_found");
+  test::check_error(f.get("/v1/map/211000001"), 404, "not_found");
   CHECK(f.get("/v1/map/244700923", "POST").status == 405);
-  check_error(f.get("/v1/map/244700923/extra"), 404, "not_found");
+  test::check_error(f.get("/v1/map/244700923/extra"), 404, "not_found");
 }
 
 TEST_CASE("map route: maps are rendered off the network threads") {

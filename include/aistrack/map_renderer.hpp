@@ -315,6 +315,12 @@ class MapRenderer {
   std::shared_ptr<const Basemap> basemap_;
 };
 
+/// The offline basemap's picture of tile `id` (land, sea and graticule, exactly as a map draws a
+/// missing tile), 256×256 RGB: a stand-in tile for web maps when no tile server answers. `basemap`
+/// may be null (sea and graticule only). Throws MapError when `id` is not a tile (z 0..22, x and y
+/// 0..2^z−1).
+Image draw_basemap_tile(const Basemap* basemap, TileId id);
+
 /// Length of the scale bar for `metres_per_px` at most `max_px` long: 1, 2 or 5 × 10^k nautical miles,
 /// nm.
 double scale_bar_nm(double metres_per_px, double max_px) noexcept;
