@@ -87,8 +87,11 @@ void bare_sqlite_insert(const fs::path& path, const std::vector<std::pair<Mmsi, 
                         std::size_t batch_rows) {
   sqlite3* db = nullptr;
   check(sqlite3_open(path.c_str(), &db), db, "open");
-  check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr), db,
-        "pragma");
+  // The Store's WAL settings (a checkpoint per 64 MiB of WAL, StoreConfig::checkpoint_mib).
+  check(
+      sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=16384",
+                   nullptr, nullptr, nullptr),
+      db, "pragma");
   sqlite3_extended_result_codes(db, 1);
   sqlite3_stmt* ins = nullptr;
   check(sqlite3_prepare_v2(

@@ -50,7 +50,8 @@ struct Options {
   std::size_t big_rows = 2'000'000;
   int rounds = 9;
   fs::path dir = fs::temp_directory_path() / "aistrack-bench-schema";
-  std::string read_pragmas;  // extra PRAGMAs for the read connection (--read-pragmas)
+  std::string read_pragmas;   // extra PRAGMAs for the read connection (--read-pragmas)
+  std::string write_pragmas;  // extra PRAGMAs for the writing connection (--write-pragmas)
 };
 
 struct Layout {
@@ -187,6 +188,8 @@ std::vector<Row> target_rows() {
   return out;
 }
 
+std::string g_write_pragmas;  // Options::write_pragmas, for open_writer
+
 sqlite3* open_writer(const fs::path& path, const Layout& layout) {
   remove_db(path);
   sqlite3* db = nullptr;
@@ -197,6 +200,9 @@ sqlite3* open_writer(const fs::path& path, const Layout& layout) {
                      "PRAGMA journal_size_limit=67108864",
                      nullptr, nullptr, nullptr),
         db, "pragma");
+  if (!g_write_pragmas.empty()) {
+    check(sqlite3_exec(db, g_write_pragmas.c_str(), nullptr, nullptr, nullptr), db, "write pragmas");
+  }
   check(sqlite3_exec(db, layout.ddl, nullptr, nullptr, nullptr), db, "create");
   return db;
 }
@@ -358,10 +364,12 @@ Options parse_args(int argc, char** argv) {
       o.dir = argv[++i];
     } else if (a == "--read-pragmas" && has_value) {
       o.read_pragmas = argv[++i];
+    } else if (a == "--write-pragmas" && has_value) {
+      o.write_pragmas = argv[++i];
     } else {
       std::fprintf(stderr,
                    "usage: aistrack-bench-schema [--fleet-rows N] [--big-rows N] [--rounds R] [--dir DIR] "
-                   "[--read-pragmas SQL]\n");
+                   "[--read-pragmas SQL] [--write-pragmas SQL]\n");
       std::exit(2);
     }
   }
@@ -374,6 +382,7 @@ double mb(const fs::path& p) { return static_cast<double>(fs::file_size(p)) / 1e
 
 int main(int argc, char** argv) {
   const Options o = parse_args(argc, argv);
+  g_write_pragmas = o.write_pragmas;
   fs::create_directories(o.dir);
   const std::vector<Row> fleet = fleet_rows(o.fleet_rows);
   const std::vector<Row> big = big_rows(o.big_rows);

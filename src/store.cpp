@@ -605,6 +605,16 @@ struct Store::Impl {
     exec(db, config.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", "configure");
     // Checkpoints do not shrink the WAL file; this truncates it after one that grew past 64 MiB.
     exec(db, "PRAGMA journal_size_limit=67108864", "configure");
+    // A checkpoint copies every page the WAL holds back into the file. At SQLite's default (every
+    // 1000 pages, ~4 MB) a 10,000-row batch of a fleet checkpoints after nearly every commit, and
+    // the pages a fleet touches in every batch (one per vessel in the clustered positions table)
+    // are copied again each time. Checkpointing every `checkpoint_mib` copies each such page once
+    // per checkpoint instead: inserts ran ~2x as fast in aistrack-bench-schema (docs/PERFORMANCE.md).
+    const std::size_t page_bytes =
+        std::max<std::size_t>(512, std::stoul("0" + query_text(db, "PRAGMA page_size", "configure")));
+    const std::size_t checkpoint_pages =
+        std::max<std::size_t>(1, config.checkpoint_mib * 1024 * 1024 / page_bytes);
+    exec(db, ("PRAGMA wal_autocheckpoint=" + std::to_string(checkpoint_pages)).c_str(), "configure");
     // A batch touches index pages all over the file; a larger page cache keeps them between
     // batches (SQLite's default is 2 MiB).
     exec(db, ("PRAGMA cache_size=-" + std::to_string(config.cache_mib * 1024)).c_str(), "configure");

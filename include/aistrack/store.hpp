@@ -34,6 +34,8 @@ struct StoreConfig {
       200'000;  ///< bound on rows held while commits fail; the oldest are dropped beyond it
   std::size_t cache_mib =
       64;  ///< SQLite page cache of the writer, MiB (index pages stay hot between batches)
+  std::size_t checkpoint_mib =
+      64;  ///< WAL size that triggers a checkpoint, MiB (SQLite's default of ~4 MB halves burst inserts)
   std::size_t read_cache_mib =
       16;  ///< SQLite page cache of the reader, MiB (a vessel's day of fixes is ~2.5 MB of pages)
   TimeMs busy_timeout_ms = 5000;  ///< how long a statement waits for another connection's lock before failing
