@@ -681,7 +681,8 @@ struct Store::Impl {
     read_track = prepare(reader.get(), "SELECT " + fix_cols + range + "ORDER BY ts_ms, seq LIMIT ?4");
     read_track_motion = prepare(
         reader.get(), std::string("SELECT ") + kMotionColumns + range + "ORDER BY ts_ms, seq LIMIT ?4");
-    count_track = prepare(reader.get(), "SELECT count(*)" + range);
+    // Counts at most ?4 rows, so a small limit over a long window does not walk the whole window.
+    count_track = prepare(reader.get(), "SELECT count(*) FROM (SELECT 1" + range + "LIMIT ?4)");
     // ?2 is max(from, cursor time) so the range starts at the cursor; the OR skips the rows of the
     // cursor's own millisecond up to its seq.
     read_track_page = prepare(reader.get(), "SELECT seq, " + fix_cols + range +
@@ -989,6 +990,12 @@ struct Store::Impl {
     sqlite3_bind_int64(s, 3, to_ms);
   }
 
+  // Binds a row limit, clamped to SQLite's integer range.
+  static void bind_limit(sqlite3_stmt* s, int param, std::size_t limit) {
+    const auto max_limit = static_cast<std::size_t>(std::numeric_limits<sqlite3_int64>::max());
+    sqlite3_bind_int64(s, param, static_cast<sqlite3_int64>(std::min(limit, max_limit)));
+  }
+
   // Calls `visit` with each position of the range, oldest first, at most `limit`; the caller
   // holds read_mutex. Returns how many it visited.
   template <class Visit>
@@ -997,8 +1004,7 @@ struct Store::Impl {
     sqlite3_stmt* s = fields == TrackFields::all ? read_track.get() : read_track_motion.get();
     const ResetOnExit reset(s);
     bind_range(s, mmsi, from_ms, to_ms);
-    const auto max_limit = static_cast<std::size_t>(std::numeric_limits<sqlite3_int64>::max());
-    sqlite3_bind_int64(s, 4, static_cast<sqlite3_int64>(std::min(limit, max_limit)));
+    bind_limit(s, 4, limit);
     std::size_t visited = 0;
     int rc = SQLITE_ROW;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -1009,12 +1015,14 @@ struct Store::Impl {
     return visited;
   }
 
-  // Rows in the range now: what track() reserves, so a day of fixes is one allocation instead of
-  // a dozen reallocations and copies (the vector is ~4 MB, and fresh pages are expensive).
-  std::size_t count_range(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms) const {
+  // Rows in the range now, at most `limit`: what track() reserves, so a day of fixes is one
+  // allocation instead of a dozen reallocations and copies (the vector is ~4 MB, and fresh pages
+  // are expensive).
+  std::size_t count_range(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms, std::size_t limit) const {
     sqlite3_stmt* s = count_track.get();
     const ResetOnExit reset(s);
     bind_range(s, mmsi, from_ms, to_ms);
+    bind_limit(s, 4, limit);
     const int rc = sqlite3_step(s);
     if (rc != SQLITE_ROW) read_failed(rc);
     return static_cast<std::size_t>(std::max<sqlite3_int64>(sqlite3_column_int64(s, 0), 0));
@@ -1124,7 +1132,7 @@ std::vector<PositionFix> Store::track(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms, s
   if (limit == 0 || from_ms > to_ms) return out;
   const std::lock_guard lock(im.read_mutex);
   // A hint only: a commit between the two statements can add rows, and push_back still grows.
-  out.reserve(std::min(limit, im.count_range(mmsi, from_ms, to_ms)));
+  out.reserve(im.count_range(mmsi, from_ms, to_ms, limit));
   im.scan_track(mmsi, from_ms, to_ms, limit, TrackFields::all,
                 [&](const PositionFix& f) { out.push_back(f); });
   return out;
@@ -1174,7 +1182,7 @@ std::vector<std::string> Store::track_query_plan() const {
   const Impl& im = *impl_;
   std::vector<std::string> out;
   const std::lock_guard lock(im.read_mutex);
-  for (const StmtPtr* stmt : {&im.read_track, &im.read_track_motion, &im.count_track, &im.read_track_page}) {
+  for (const StmtPtr* stmt : {&im.read_track, &im.read_track_motion, &im.read_track_page}) {
     const std::string sql = std::string("EXPLAIN QUERY PLAN ") + sqlite3_sql(stmt->get());
     StmtPtr plan = im.prepare(im.reader.get(), sql);
     int rc = SQLITE_ROW;
