@@ -7,6 +7,7 @@
 // Usage: aistrack-bench [--frames N] [--rounds R] [--batch-rows B] [--dir DIR]
 // Results and the command line that produced them are recorded in docs/PERFORMANCE.md.
 #include "aisstream_frames.hpp"
+#include "bench_support.hpp"
 
 #include <aistrack/aisstream.hpp>
 #include <aistrack/simulator.hpp>
@@ -29,6 +30,7 @@
 
 namespace fs = std::filesystem;
 using namespace aistrack;
+using namespace aistrack::bench;
 
 namespace {
 
@@ -38,17 +40,6 @@ struct Options {
   std::size_t batch_rows = 10'000;
   fs::path dir = fs::temp_directory_path() / "aistrack-bench";
 };
-
-double seconds(const std::function<void()>& f) {
-  const auto t0 = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 std::vector<std::string> make_frames(std::size_t n) {
   SimConfig sc;
@@ -68,17 +59,6 @@ std::vector<std::string> make_frames(std::size_t n) {
     }
   }
   return frames;
-}
-
-void remove_db(const fs::path& p) {
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(p.string() + suffix);
-}
-
-void check(int rc, sqlite3* db, const char* what) {
-  if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
-    std::fprintf(stderr, "sqlite3 %s: %s\n", what, sqlite3_errmsg(db));
-    std::exit(1);
-  }
 }
 
 // The baseline: what a hand-written inserter would do with SQLite directly, on the schema the

@@ -15,7 +15,8 @@
 //
 // Usage: aistrack-bench-schema [--fleet-rows N] [--big-rows N] [--rounds R] [--dir DIR]
 // Results and the command line are in docs/PERFORMANCE.md ("## Store schema version 2").
-#include <aistrack/geo.hpp>
+#include "bench_support.hpp"
+
 #include <aistrack/message.hpp>
 #include <aistrack/simulator.hpp>
 
@@ -36,12 +37,10 @@
 
 namespace fs = std::filesystem;
 using namespace aistrack;
+using namespace aistrack::bench;
 
 namespace {
 
-constexpr Mmsi kTarget = 244700923;
-constexpr TimeMs kStart = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
-constexpr TimeMs kStepMs = 2000;
 constexpr std::size_t kTargetFixes = 43'200;  // 24 h at one fix every 2 s
 constexpr std::size_t kBatchRows = 10'000;    // the Store's default batch
 
@@ -94,46 +93,11 @@ constexpr Layout kLayouts[] = {
 
 using Row = std::pair<Mmsi, PositionFix>;
 
-double thread_cpu_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
-}
-
-double wall_s(const std::function<void()>& f) {
-  const auto t0 = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-void check(int rc, sqlite3* db, const char* what) {
-  if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
-    std::fprintf(stderr, "sqlite3 %s: %s\n", what, sqlite3_errmsg(db));
-    std::exit(1);
-  }
-}
-
-void remove_db(const fs::path& p) {
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(p.string() + suffix);
-}
-
-/// Fix i of the target: a ship on a slow curve at about 12 kn (bench_stats.cpp uses the same).
-PositionFix target_fix(std::size_t i) {
-  PositionFix f;
-  f.ts_ms = kStart + static_cast<TimeMs>(i) * kStepMs;
-  const double t_h = static_cast<double>(i) * kStepMs / 3'600'000.0;
-  f.latlon = geo::destination(LatLon{51.0, 2.0}, 20.0 + 10.0 * std::sin(t_h / 3.0), 12.0 * 1852.0 * t_h);
-  f.sog_kn = 12.0 + 0.3 * std::sin(static_cast<double>(i) * 0.1);
-  f.cog_deg = 20.0;
+/// Fix i of the target with every column filled, so a read decodes all ten.
+PositionFix full_target_fix(std::size_t i) {
+  PositionFix f = target_fix(i);
   f.heading_deg = 21;
   f.nav_status = NavStatus::under_way_using_engine;
-  f.ais_type = 1;
-  f.source = Source::simulator;
   return f;
 }
 
@@ -165,7 +129,7 @@ std::vector<Row> big_rows(std::size_t rows) {
   std::vector<Row> out;
   out.reserve(vessels * kTargetFixes);
   for (std::size_t i = 0; i < kTargetFixes; ++i) {
-    const PositionFix t = target_fix(i);
+    const PositionFix t = full_target_fix(i);
     for (std::size_t v = 0; v < vessels; ++v) {
       PositionFix f = t;
       const bool target = v == vessels / 2;
@@ -184,7 +148,7 @@ std::vector<Row> big_rows(std::size_t rows) {
 std::vector<Row> target_rows() {
   std::vector<Row> out;
   out.reserve(kTargetFixes);
-  for (std::size_t i = 0; i < kTargetFixes; ++i) out.emplace_back(kTarget, target_fix(i));
+  for (std::size_t i = 0; i < kTargetFixes; ++i) out.emplace_back(kTarget, full_target_fix(i));
   return out;
 }
 
@@ -290,7 +254,7 @@ double write_file(const fs::path& path, const Layout& layout, const std::vector<
                   std::size_t* retries = nullptr) {
   sqlite3* db = open_writer(path, layout);
   std::size_t r = 0;
-  const double s = wall_s([&] { r = insert_rows(db, layout, rows); });
+  const double s = seconds([&] { r = insert_rows(db, layout, rows); });
   check(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr), db, "checkpoint");
   sqlite3_close(db);
   if (retries != nullptr) *retries = r;

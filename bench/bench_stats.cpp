@@ -9,6 +9,8 @@
 //
 // Usage: aistrack-bench-stats [--fixes N] [--big-rows N] [--rounds R] [--dir DIR] [--keep]
 // Results and the command line that produced them are in docs/PERFORMANCE.md ("## Stats (issue 5)").
+#include "bench_support.hpp"
+
 #include <aistrack/geo.hpp>
 #include <aistrack/stats.hpp>
 #include <aistrack/store.hpp>
@@ -30,12 +32,9 @@
 
 namespace fs = std::filesystem;
 using namespace aistrack;
+using namespace aistrack::bench;
 
 namespace {
-
-constexpr Mmsi kTarget = 244700923;
-constexpr TimeMs kStart = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
-constexpr TimeMs kStepMs = 2000;
 
 struct Options {
   std::size_t fixes = 43'200;
@@ -45,17 +44,7 @@ struct Options {
   bool keep = false;  // keep the big database between runs (it takes a while to build)
 };
 
-double ms_of(const std::function<void()>& f) {
-  const auto t0 = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
-double thread_cpu_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
-}
+double ms_of(const std::function<void()>& f) { return seconds(f) * 1e3; }
 
 /// Median wall-clock and thread-CPU time of one call, ms. The machine is shared, so CPU time (what
 /// the call itself used) is the steadier figure; wall time includes waiting for a core.
@@ -83,30 +72,6 @@ Timing median_ms(int rounds, const std::function<void()>& f) {
 void row(const char* name, const Timing& t, const Timing& baseline, const std::string& note = {}) {
   std::printf("  %-44s %9.2f %9.2f %7.2f   %s\n", name, t.wall_ms, t.cpu_ms, t.cpu_ms / baseline.cpu_ms,
               note.c_str());
-}
-
-void remove_db(const fs::path& p) {
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(p.string() + suffix);
-}
-
-void check(int rc, sqlite3* db, const char* what) {
-  if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
-    std::fprintf(stderr, "sqlite3 %s: %s\n", what, sqlite3_errmsg(db));
-    std::exit(1);
-  }
-}
-
-/// A ship on a slow great circle with a little noise in SOG: fix i of the target vessel.
-PositionFix target_fix(std::size_t i) {
-  PositionFix f;
-  f.ts_ms = kStart + static_cast<TimeMs>(i) * kStepMs;
-  const double t_h = static_cast<double>(i) * kStepMs / 3'600'000.0;
-  f.latlon = geo::destination(LatLon{51.0, 2.0}, 20.0 + 10.0 * std::sin(t_h / 3.0), 12.0 * 1852.0 * t_h);
-  f.sog_kn = 12.0 + 0.3 * std::sin(static_cast<double>(i) * 0.1);
-  f.cog_deg = 20.0;
-  f.ais_type = 1;
-  f.source = Source::simulator;
-  return f;
 }
 
 /// The target's 24 h alone, written through the Store.
