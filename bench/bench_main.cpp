@@ -7,6 +7,7 @@
 // Usage: aistrack-bench [--frames N] [--rounds R] [--batch-rows B] [--dir DIR]
 // Results and the command line that produced them are recorded in docs/PERFORMANCE.md.
 #include "aisstream_frames.hpp"
+#include "bench_support.hpp"
 
 #include <aistrack/aisstream.hpp>
 #include <aistrack/simulator.hpp>
@@ -29,6 +30,7 @@
 
 namespace fs = std::filesystem;
 using namespace aistrack;
+using namespace aistrack::bench;
 
 namespace {
 
@@ -38,17 +40,6 @@ struct Options {
   std::size_t batch_rows = 10'000;
   fs::path dir = fs::temp_directory_path() / "aistrack-bench";
 };
-
-double seconds(const std::function<void()>& f) {
-  const auto t0 = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 std::vector<std::string> make_frames(std::size_t n) {
   SimConfig sc;
@@ -70,32 +61,32 @@ std::vector<std::string> make_frames(std::size_t n) {
   return frames;
 }
 
-void remove_db(const fs::path& p) {
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(p.string() + suffix);
-}
-
-void check(int rc, sqlite3* db, const char* what) {
-  if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
-    std::fprintf(stderr, "sqlite3 %s: %s\n", what, sqlite3_errmsg(db));
-    std::exit(1);
-  }
-}
-
 // The baseline: what a hand-written inserter would do with SQLite directly, on the schema the
 // Store created (so the same table and index are maintained), with the same pragmas and batches.
 void bare_sqlite_insert(const fs::path& path, const std::vector<std::pair<Mmsi, PositionFix>>& rows,
                         std::size_t batch_rows) {
   sqlite3* db = nullptr;
   check(sqlite3_open(path.c_str(), &db), db, "open");
-  check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr), db,
-        "pragma");
+  // The Store's WAL settings (a checkpoint per 64 MiB of WAL, StoreConfig::checkpoint_mib).
+  check(
+      sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=16384",
+                   nullptr, nullptr, nullptr),
+      db, "pragma");
+  sqlite3_extended_result_codes(db, 1);
   sqlite3_stmt* ins = nullptr;
   check(sqlite3_prepare_v2(
             db,
             "INSERT INTO positions (mmsi, ts_ms, lat_deg, lon_deg, sog_kn, cog_deg, heading_deg, "
-            "nav_status, rot_deg_min, ais_type, source) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "nav_status, rot_deg_min, ais_type, source, seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             -1, &ins, nullptr),
         db, "prepare");
+  // The key is (mmsi, ts_ms, seq): a hand-written inserter writes seq 0 and looks up the next seq
+  // only when a vessel's second fix at the same time is refused.
+  sqlite3_stmt* next_seq = nullptr;
+  check(
+      sqlite3_prepare_v2(db, "SELECT coalesce(max(seq) + 1, 0) FROM positions WHERE mmsi = ?1 AND ts_ms = ?2",
+                         -1, &next_seq, nullptr),
+      db, "prepare");
   auto opt_double = [&](int i, const std::optional<double>& v) {
     v ? sqlite3_bind_double(ins, i, *v) : sqlite3_bind_null(ins, i);
   };
@@ -113,8 +104,19 @@ void bare_sqlite_insert(const fs::path& path, const std::vector<std::pair<Mmsi, 
     opt_double(9, f.rot_deg_min);
     sqlite3_bind_int(ins, 10, f.ais_type);
     sqlite3_bind_int(ins, 11, static_cast<int>(f.source));
-    check(sqlite3_step(ins), db, "step");
+    sqlite3_bind_int(ins, 12, 0);
+    int rc = sqlite3_step(ins);
     sqlite3_reset(ins);
+    if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+      sqlite3_bind_int64(next_seq, 1, mmsi);
+      sqlite3_bind_int64(next_seq, 2, f.ts_ms);
+      check(sqlite3_step(next_seq), db, "next seq");
+      sqlite3_bind_int64(ins, 12, sqlite3_column_int64(next_seq, 0));
+      sqlite3_reset(next_seq);
+      rc = sqlite3_step(ins);
+      sqlite3_reset(ins);
+    }
+    check(rc, db, "step");
     if (++in_batch == batch_rows) {
       check(sqlite3_exec(db, "COMMIT; BEGIN", nullptr, nullptr, nullptr), db, "commit");
       in_batch = 0;
@@ -122,6 +124,7 @@ void bare_sqlite_insert(const fs::path& path, const std::vector<std::pair<Mmsi, 
   }
   check(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), db, "commit");
   sqlite3_finalize(ins);
+  sqlite3_finalize(next_seq);
   sqlite3_close(db);
 }
 

@@ -9,6 +9,8 @@
 //
 // Usage: aistrack-bench-stats [--fixes N] [--big-rows N] [--rounds R] [--dir DIR] [--keep]
 // Results and the command line that produced them are in docs/PERFORMANCE.md ("## Stats (issue 5)").
+#include "bench_support.hpp"
+
 #include <aistrack/geo.hpp>
 #include <aistrack/stats.hpp>
 #include <aistrack/store.hpp>
@@ -30,12 +32,9 @@
 
 namespace fs = std::filesystem;
 using namespace aistrack;
+using namespace aistrack::bench;
 
 namespace {
-
-constexpr Mmsi kTarget = 244700923;
-constexpr TimeMs kStart = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
-constexpr TimeMs kStepMs = 2000;
 
 struct Options {
   std::size_t fixes = 43'200;
@@ -45,17 +44,7 @@ struct Options {
   bool keep = false;  // keep the big database between runs (it takes a while to build)
 };
 
-double ms_of(const std::function<void()>& f) {
-  const auto t0 = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
-double thread_cpu_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
-}
+double ms_of(const std::function<void()>& f) { return seconds(f) * 1e3; }
 
 /// Median wall-clock and thread-CPU time of one call, ms. The machine is shared, so CPU time (what
 /// the call itself used) is the steadier figure; wall time includes waiting for a core.
@@ -83,30 +72,6 @@ Timing median_ms(int rounds, const std::function<void()>& f) {
 void row(const char* name, const Timing& t, const Timing& baseline, const std::string& note = {}) {
   std::printf("  %-44s %9.2f %9.2f %7.2f   %s\n", name, t.wall_ms, t.cpu_ms, t.cpu_ms / baseline.cpu_ms,
               note.c_str());
-}
-
-void remove_db(const fs::path& p) {
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(p.string() + suffix);
-}
-
-void check(int rc, sqlite3* db, const char* what) {
-  if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
-    std::fprintf(stderr, "sqlite3 %s: %s\n", what, sqlite3_errmsg(db));
-    std::exit(1);
-  }
-}
-
-/// A ship on a slow great circle with a little noise in SOG: fix i of the target vessel.
-PositionFix target_fix(std::size_t i) {
-  PositionFix f;
-  f.ts_ms = kStart + static_cast<TimeMs>(i) * kStepMs;
-  const double t_h = static_cast<double>(i) * kStepMs / 3'600'000.0;
-  f.latlon = geo::destination(LatLon{51.0, 2.0}, 20.0 + 10.0 * std::sin(t_h / 3.0), 12.0 * 1852.0 * t_h);
-  f.sog_kn = 12.0 + 0.3 * std::sin(static_cast<double>(i) * 0.1);
-  f.cog_deg = 20.0;
-  f.ais_type = 1;
-  f.source = Source::simulator;
-  return f;
 }
 
 /// The target's 24 h alone, written through the Store.
@@ -137,8 +102,8 @@ void build_big(const fs::path& path, std::size_t rows, std::size_t fixes_per_ves
   sqlite3_stmt* ins = nullptr;
   check(sqlite3_prepare_v2(
             db,
-            "INSERT INTO positions (mmsi, ts_ms, lat_deg, lon_deg, sog_kn, cog_deg, heading_deg, "
-            "nav_status, rot_deg_min, ais_type, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, 0, "
+            "INSERT INTO positions (mmsi, ts_ms, seq, lat_deg, lon_deg, sog_kn, cog_deg, heading_deg, "
+            "nav_status, rot_deg_min, ais_type, source) VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, NULL, 0, "
             "NULL, 1, 3)",
             -1, &ins, nullptr),
         db, "prepare");
@@ -217,10 +182,16 @@ void time_store(const fs::path& path, std::size_t fixes, int rounds) {
     expect(store.visit_track(kTarget, from, to, SIZE_MAX,
                              [&](const PositionFix& f) { sink += f.latlon.lat_deg; }));
   });
+  const Timing motion = median_ms(rounds, [&] {
+    expect(store.visit_track(
+        kTarget, from, to, SIZE_MAX, [&](const PositionFix& f) { sink += f.latlon.lat_deg; },
+        TrackFields::motion));
+  });
   StatsResult r;
   const Timing route = median_ms(rounds, [&] {
     Stats stats;
-    store.visit_track(kTarget, from, to, SIZE_MAX, [&](const PositionFix& f) { stats.add(f); });
+    store.visit_track(
+        kTarget, from, to, SIZE_MAX, [&](const PositionFix& f) { stats.add(f); }, TrackFields::motion);
     r = stats.result();
   });
   char note[160];
@@ -231,7 +202,8 @@ void time_store(const fs::path& path, std::size_t fixes, int rounds) {
   row("bare sqlite3 SELECT of the rows (baseline)", bare, bare);
   row("Store::track (into a vector)", vec, bare);
   row("Store::visit_track (no vector)", visit, bare);
-  row("Store::visit_track + Stats (GET /v1/stats)", route, bare, note);
+  row("Store::visit_track, TrackFields::motion", motion, bare);
+  row("visit_track motion + Stats (GET /v1/stats)", route, bare, note);
   for (const std::string& step : store.track_query_plan()) std::printf("  plan: %s\n", step.c_str());
   if (sink == 42.0) std::printf(" \n");  // keeps the reads from being optimised away
 }

@@ -104,6 +104,35 @@ CREATE TABLE IF NOT EXISTS raw_messages (
   payload     TEXT    NOT NULL
 );
 )sql",
+    // 1 -> 2: positions becomes a WITHOUT ROWID table clustered on (mmsi, ts_ms, seq), so one vessel's
+    // fixes lie together in key order and a track read is one range scan of the table: no second
+    // lookup per row and no separate index (docs/STORE.md, "Schema version 2"). seq numbers the
+    // fixes of one vessel with the same ts_ms in arrival order (two stations hearing one report,
+    // receivers that stamp whole seconds), 0 for the first; v1 rows get it from their rowid order.
+    R"sql(
+CREATE TABLE positions_v2 (
+  mmsi        INTEGER NOT NULL,
+  ts_ms       INTEGER NOT NULL,  -- report time, ms since 1970 UTC
+  seq         INTEGER NOT NULL,  -- 0, 1, ... for fixes of this mmsi with the same ts_ms, arrival order
+  lat_deg     REAL    NOT NULL,
+  lon_deg     REAL    NOT NULL,
+  sog_kn      REAL,              -- NULL: not available
+  cog_deg     REAL,
+  heading_deg INTEGER,
+  nav_status  INTEGER,           -- ITU-R M.1371 Table 45 code
+  rot_deg_min REAL,
+  ais_type    INTEGER NOT NULL,  -- ITU message id 1..27
+  source      INTEGER NOT NULL,  -- 0 unknown, 1 aisstream, 2 nmea, 3 simulator
+  PRIMARY KEY (mmsi, ts_ms, seq)
+) WITHOUT ROWID;
+INSERT INTO positions_v2 (mmsi, ts_ms, seq, lat_deg, lon_deg, sog_kn, cog_deg, heading_deg, nav_status,
+                          rot_deg_min, ais_type, source)
+  SELECT mmsi, ts_ms, row_number() OVER (PARTITION BY mmsi, ts_ms ORDER BY rowid) - 1, lat_deg, lon_deg,
+         sog_kn, cog_deg, heading_deg, nav_status, rot_deg_min, ais_type, source
+  FROM positions ORDER BY mmsi, ts_ms, rowid;
+DROP TABLE positions;  -- and its index positions_mmsi_ts: the primary key replaces it
+ALTER TABLE positions_v2 RENAME TO positions;
+)sql",
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion, "one migration per schema version");
 
@@ -272,6 +301,15 @@ void bind_null_fix(sqlite3_stmt* s, int first) {
 
 bool is_null(sqlite3_stmt* s, int col) { return sqlite3_column_type(s, col) == SQLITE_NULL; }
 
+// col_double for the hot track loop: one sqlite3_column_* call instead of two (type, then value).
+// The value is "unprotected" (SQLite's word), which only matters when the connection's mutex is
+// shared between threads; the read connection is NOMUTEX and serialised by the Store's read_mutex.
+std::optional<double> col_double_once(sqlite3_stmt* s, int col) {
+  sqlite3_value* v = sqlite3_column_value(s, col);
+  if (sqlite3_value_type(v) == SQLITE_NULL) return std::nullopt;
+  return sqlite3_value_double(v);
+}
+
 std::optional<double> col_double(sqlite3_stmt* s, int col) {
   if (is_null(s, col)) return std::nullopt;
   return sqlite3_column_double(s, col);
@@ -279,14 +317,18 @@ std::optional<double> col_double(sqlite3_stmt* s, int col) {
 
 // The file may have been edited by hand, so every integer is range-checked instead of trusted.
 template <class Int>
-std::optional<Int> col_int(sqlite3_stmt* s, int col) {
-  if (is_null(s, col)) return std::nullopt;
-  const sqlite3_int64 v = sqlite3_column_int64(s, col);
+std::optional<Int> in_range(sqlite3_int64 v) {
   if (v < static_cast<sqlite3_int64>(std::numeric_limits<Int>::min()) ||
       static_cast<std::uint64_t>(v) > static_cast<std::uint64_t>(std::numeric_limits<Int>::max())) {
     return std::nullopt;
   }
   return static_cast<Int>(v);
+}
+
+template <class Int>
+std::optional<Int> col_int(sqlite3_stmt* s, int col) {
+  if (is_null(s, col)) return std::nullopt;
+  return in_range<Int>(sqlite3_column_int64(s, col));
 }
 
 std::optional<std::string> col_text(sqlite3_stmt* s, int col) {
@@ -309,7 +351,31 @@ StationClass station_from_code(std::optional<int> code) {
   return static_cast<StationClass>(*code);
 }
 
-// Reads kFixColumns starting at column `first`; nullopt when the row has no position.
+// Columns of a positions row in track reads: those TrackFields::motion reads first, then the rest,
+// so that both kinds of read share read_position().
+constexpr const char* kMotionColumns = "ts_ms, lat_deg, lon_deg, sog_kn, cog_deg, ais_type";
+constexpr const char* kOtherColumns = "heading_deg, nav_status, rot_deg_min, source";
+
+// Reads a positions row from column `first`: kMotionColumns, then kOtherColumns for TrackFields::all.
+// ts_ms, lat_deg, lon_deg, ais_type and source are NOT NULL in positions, so only the nullable
+// columns pay for a type check: at 43,200 rows a request, every SQLite call per column shows.
+PositionFix read_position(sqlite3_stmt* s, int first, TrackFields fields) {
+  PositionFix fix;
+  fix.ts_ms = sqlite3_column_int64(s, first);
+  fix.latlon = LatLon{sqlite3_column_double(s, first + 1), sqlite3_column_double(s, first + 2)};
+  fix.sog_kn = col_double_once(s, first + 3);
+  fix.cog_deg = col_double_once(s, first + 4);
+  fix.ais_type = in_range<std::uint8_t>(sqlite3_column_int64(s, first + 5)).value_or(0);
+  if (fields == TrackFields::all) {
+    fix.heading_deg = col_int<std::uint16_t>(s, first + 6);
+    if (const auto code = col_int<int>(s, first + 7)) fix.nav_status = nav_status_from_code(*code);
+    fix.rot_deg_min = col_double(s, first + 8);
+    fix.source = source_from_code(in_range<int>(sqlite3_column_int64(s, first + 9)));
+  }
+  return fix;
+}
+
+// Reads kFixColumns of a vessels row starting at column `first`; nullopt when it has no position.
 std::optional<PositionFix> read_fix(sqlite3_stmt* s, int first) {
   const auto ts_ms = col_int<TimeMs>(s, first);
   const auto lat_deg = col_double(s, first + 1);
@@ -438,7 +504,7 @@ struct Store::Impl {
 
   // Writer side: only the writer thread touches these (see the class comment).
   DbPtr writer;
-  StmtPtr begin, commit, rollback, insert_position, upsert_vessel, insert_raw;
+  StmtPtr begin, commit, rollback, insert_position, next_seq, upsert_vessel, insert_raw;
   StmtPtr purge_next_mmsi, purge_positions, purge_raw_scan, purge_raw_delete;
   PendingQueue<PendingPosition> positions;
   std::vector<const PendingPosition*> insert_order;  // reused by write_rows()
@@ -457,8 +523,8 @@ struct Store::Impl {
   // Read side: its own connection, serialised by read_mutex.
   mutable std::mutex read_mutex;
   DbPtr reader;
-  StmtPtr read_latest, read_track, read_vessels;
-  StmtPtr read_track_page;  // track_page(): rowid first, then the fix columns
+  StmtPtr read_latest, read_track, read_track_motion, count_track, read_vessels;
+  StmtPtr read_track_page;  // track_page(): seq first, then the fix columns
 
   // Counters shared with stats() on other threads.
   mutable std::mutex stats_mutex;
@@ -539,6 +605,16 @@ struct Store::Impl {
     exec(db, config.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", "configure");
     // Checkpoints do not shrink the WAL file; this truncates it after one that grew past 64 MiB.
     exec(db, "PRAGMA journal_size_limit=67108864", "configure");
+    // A checkpoint copies every page the WAL holds back into the file. At SQLite's default (every
+    // 1000 pages, ~4 MB) a 10,000-row batch of a fleet checkpoints after nearly every commit, and
+    // the pages a fleet touches in every batch (one per vessel in the clustered positions table)
+    // are copied again each time. Checkpointing every `checkpoint_mib` copies each such page once
+    // per checkpoint instead: inserts ran ~2x as fast in aistrack-bench-schema (docs/PERFORMANCE.md).
+    const std::size_t page_bytes =
+        std::max<std::size_t>(512, std::stoul("0" + query_text(db, "PRAGMA page_size", "configure")));
+    const std::size_t checkpoint_pages =
+        std::max<std::size_t>(1, config.checkpoint_mib * 1024 * 1024 / page_bytes);
+    exec(db, ("PRAGMA wal_autocheckpoint=" + std::to_string(checkpoint_pages)).c_str(), "configure");
     // A batch touches index pages all over the file; a larger page cache keeps them between
     // batches (SQLite's default is 2 MiB).
     exec(db, ("PRAGMA cache_size=-" + std::to_string(config.cache_mib * 1024)).c_str(), "configure");
@@ -572,15 +648,18 @@ struct Store::Impl {
     rollback = prepare(db, "ROLLBACK");
     std::string cols = "mmsi";
     for (const char* c : kFixColumns) cols.append(", ").append(c);
+    cols += ", seq";
     insert_position = prepare(
-        db, "INSERT INTO positions (" + cols + ") VALUES (" + placeholders(1 + kFixColumnCount) + ")");
+        db, "INSERT INTO positions (" + cols + ") VALUES (" + placeholders(2 + kFixColumnCount) + ")");
+    next_seq = prepare(db, "SELECT coalesce(max(seq) + 1, 0) FROM positions WHERE mmsi = ?1 AND ts_ms = ?2");
     upsert_vessel = prepare(db, upsert_vessel_sql());
     insert_raw =
         prepare(db, "INSERT INTO raw_messages (received_ms, source, mmsi, payload) VALUES (?1, ?2, ?3, ?4)");
     purge_next_mmsi = prepare(db, "SELECT mmsi FROM positions WHERE mmsi > ?1 ORDER BY mmsi LIMIT 1");
+    // Each listed key is one primary-key lookup; the subquery is a range of the same key.
     purge_positions = prepare(db,
-                              "DELETE FROM positions WHERE rowid IN "
-                              "(SELECT rowid FROM positions WHERE mmsi = ?1 AND ts_ms < ?2 LIMIT ?3)");
+                              "DELETE FROM positions WHERE (mmsi, ts_ms, seq) IN (SELECT mmsi, ts_ms, seq "
+                              "FROM positions WHERE mmsi = ?1 AND ts_ms < ?2 ORDER BY ts_ms, seq LIMIT ?3)");
     purge_raw_scan = prepare(db, "SELECT rowid, received_ms FROM raw_messages ORDER BY rowid LIMIT ?1");
     purge_raw_delete = prepare(db, "DELETE FROM raw_messages WHERE rowid BETWEEN ?1 AND ?2");
   }
@@ -588,21 +667,26 @@ struct Store::Impl {
   void open_reader() {
     // Opened after the writer made the schema; read-only so a query can never take the write lock.
     reader = open(SQLITE_OPEN_READONLY);
+    // SQLite's default 2 MiB holds less than one vessel's day (43,200 rows, ~2.5 MB): with it,
+    // every such read fetches all its pages from the OS again.
+    exec(reader.get(), ("PRAGMA cache_size=-" + std::to_string(config.read_cache_mib * 1024)).c_str(),
+         "configure");
     const std::string cols = vessel_column_list();
     read_latest = prepare(reader.get(), "SELECT " + cols + " FROM vessels WHERE mmsi = ?1");
     read_vessels = prepare(reader.get(), "SELECT " + cols + " FROM vessels ORDER BY last_seen_ms, mmsi");
-    std::string fix_cols;
-    for (const char* c : kFixColumns) fix_cols.append(fix_cols.empty() ? "" : ", ").append(c);
-    read_track = prepare(reader.get(), "SELECT " + fix_cols +
-                                           " FROM positions WHERE mmsi = ?1 AND ts_ms BETWEEN ?2 AND ?3 "
-                                           "ORDER BY ts_ms LIMIT ?4");
-    // ?2 is max(from, cursor time) so the index range starts at the cursor; the OR skips the rows
-    // of the cursor's own millisecond up to its row id. The index holds (mmsi, ts_ms, rowid), so
-    // this ORDER BY needs no sort (Store::track_query_plan shows it).
-    read_track_page =
-        prepare(reader.get(), "SELECT rowid, " + fix_cols +
-                                  " FROM positions WHERE mmsi = ?1 AND ts_ms BETWEEN ?2 AND ?3 "
-                                  "AND (ts_ms > ?4 OR rowid > ?5) ORDER BY ts_ms, rowid LIMIT ?6");
+    const std::string fix_cols = std::string(kMotionColumns) + ", " + kOtherColumns;
+    // All read one range of the primary key (mmsi, ts_ms, seq) in key order: no sort, no second
+    // lookup (Store::track_query_plan shows it).
+    const std::string range = " FROM positions WHERE mmsi = ?1 AND ts_ms BETWEEN ?2 AND ?3 ";
+    read_track = prepare(reader.get(), "SELECT " + fix_cols + range + "ORDER BY ts_ms, seq LIMIT ?4");
+    read_track_motion = prepare(
+        reader.get(), std::string("SELECT ") + kMotionColumns + range + "ORDER BY ts_ms, seq LIMIT ?4");
+    // Counts at most ?4 rows, so a small limit over a long window does not walk the whole window.
+    count_track = prepare(reader.get(), "SELECT count(*) FROM (SELECT 1" + range + "LIMIT ?4)");
+    // ?2 is max(from, cursor time) so the range starts at the cursor; the OR skips the rows of the
+    // cursor's own millisecond up to its seq.
+    read_track_page = prepare(reader.get(), "SELECT seq, " + fix_cols + range +
+                                                "AND (ts_ms > ?4 OR seq > ?5) ORDER BY ts_ms, seq LIMIT ?6");
   }
 
   // ---- writing --------------------------------------------------------------------------------
@@ -717,11 +801,33 @@ struct Store::Impl {
                      [](const PendingPosition* a, const PendingPosition* b) {
                        return a->mmsi != b->mmsi ? a->mmsi < b->mmsi : a->fix.ts_ms < b->fix.ts_ms;
                      });
+    // seq numbers equal (mmsi, ts_ms) keys in arrival order: 0, 1, … within the batch, which is
+    // right unless an earlier batch already holds the key; then the primary key refuses the row
+    // and it is retried after the largest stored seq. That costs a lookup only for such rows
+    // (rare: a late duplicate), not a lookup per row.
     sqlite3_stmt* pos = insert_position.get();
+    constexpr int kSeqParam = 2 + kFixColumnCount;
+    const PendingPosition* prev = nullptr;
+    sqlite3_int64 seq = 0;
     for (const PendingPosition* row : insert_order) {
+      seq = prev != nullptr && prev->mmsi == row->mmsi && prev->fix.ts_ms == row->fix.ts_ms ? seq + 1 : 0;
+      prev = row;
       sqlite3_bind_int64(pos, 1, row->mmsi);
       bind_fix(pos, 2, row->fix);
-      if (const int rc = run(pos); rc != SQLITE_DONE) return rc;
+      sqlite3_bind_int64(pos, kSeqParam, seq);
+      int rc = run(pos);
+      if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        sqlite3_stmt* next = next_seq.get();
+        sqlite3_bind_int64(next, 1, row->mmsi);
+        sqlite3_bind_int64(next, 2, row->fix.ts_ms);
+        rc = sqlite3_step(next);
+        seq = sqlite3_column_int64(next, 0);
+        sqlite3_reset(next);
+        if (rc != SQLITE_ROW) return rc;
+        sqlite3_bind_int64(pos, kSeqParam, seq);
+        rc = run(pos);
+      }
+      if (rc != SQLITE_DONE) return rc;
     }
     sqlite3_stmt* ves = upsert_vessel.get();
     for (const VesselState& v : std::span(vessels.data(), with_vessels ? vessels.size() : 0)) {
@@ -876,6 +982,51 @@ struct Store::Impl {
   // ---- reading --------------------------------------------------------------------------------
 
   [[noreturn]] void read_failed(int rc) const { fail("read", reader.get(), rc); }
+
+  // Binds mmsi, from_ms, to_ms as ?1..?3 (the range every track statement starts with).
+  static void bind_range(sqlite3_stmt* s, Mmsi mmsi, TimeMs from_ms, TimeMs to_ms) {
+    sqlite3_bind_int64(s, 1, mmsi);
+    sqlite3_bind_int64(s, 2, from_ms);
+    sqlite3_bind_int64(s, 3, to_ms);
+  }
+
+  // Binds a row limit, clamped to SQLite's integer range.
+  static void bind_limit(sqlite3_stmt* s, int param, std::size_t limit) {
+    const auto max_limit = static_cast<std::size_t>(std::numeric_limits<sqlite3_int64>::max());
+    sqlite3_bind_int64(s, param, static_cast<sqlite3_int64>(std::min(limit, max_limit)));
+  }
+
+  // Calls `visit` with each position of the range, oldest first, at most `limit`; the caller
+  // holds read_mutex. Returns how many it visited.
+  template <class Visit>
+  std::size_t scan_track(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms, std::size_t limit, TrackFields fields,
+                         Visit&& visit) const {
+    sqlite3_stmt* s = fields == TrackFields::all ? read_track.get() : read_track_motion.get();
+    const ResetOnExit reset(s);
+    bind_range(s, mmsi, from_ms, to_ms);
+    bind_limit(s, 4, limit);
+    std::size_t visited = 0;
+    int rc = SQLITE_ROW;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      visit(read_position(s, 0, fields));
+      ++visited;
+    }
+    if (rc != SQLITE_DONE) read_failed(rc);
+    return visited;
+  }
+
+  // Rows in the range now, at most `limit`: what track() reserves, so a day of fixes is one
+  // allocation instead of a dozen reallocations and copies (the vector is ~4 MB, and fresh pages
+  // are expensive).
+  std::size_t count_range(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms, std::size_t limit) const {
+    sqlite3_stmt* s = count_track.get();
+    const ResetOnExit reset(s);
+    bind_range(s, mmsi, from_ms, to_ms);
+    bind_limit(s, 4, limit);
+    const int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) read_failed(rc);
+    return static_cast<std::size_t>(std::max<sqlite3_int64>(sqlite3_column_int64(s, 0), 0));
+  }
 };
 
 // ---- Store --------------------------------------------------------------------------------------
@@ -980,18 +1131,10 @@ std::vector<PositionFix> Store::track(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms, s
   std::vector<PositionFix> out;
   if (limit == 0 || from_ms > to_ms) return out;
   const std::lock_guard lock(im.read_mutex);
-  sqlite3_stmt* s = im.read_track.get();
-  const ResetOnExit reset(s);
-  sqlite3_bind_int64(s, 1, mmsi);
-  sqlite3_bind_int64(s, 2, from_ms);
-  sqlite3_bind_int64(s, 3, to_ms);
-  const auto max_limit = static_cast<std::size_t>(std::numeric_limits<sqlite3_int64>::max());
-  sqlite3_bind_int64(s, 4, static_cast<sqlite3_int64>(std::min(limit, max_limit)));
-  int rc = SQLITE_ROW;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    if (auto fix = read_fix(s, 0)) out.push_back(*fix);
-  }
-  if (rc != SQLITE_DONE) im.read_failed(rc);
+  // A hint only: a commit between the two statements can add rows, and push_back still grows.
+  out.reserve(im.count_range(mmsi, from_ms, to_ms, limit));
+  im.scan_track(mmsi, from_ms, to_ms, limit, TrackFields::all,
+                [&](const PositionFix& f) { out.push_back(f); });
   return out;
 }
 
@@ -1004,11 +1147,9 @@ TrackPage Store::track_page(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms, std::option
   const std::lock_guard lock(im.read_mutex);
   sqlite3_stmt* s = im.read_track_page.get();
   const ResetOnExit reset(s);
-  sqlite3_bind_int64(s, 1, mmsi);
-  sqlite3_bind_int64(s, 2, after ? std::max(from_ms, after->ts_ms) : from_ms);
-  sqlite3_bind_int64(s, 3, to_ms);
+  Impl::bind_range(s, mmsi, after ? std::max(from_ms, after->ts_ms) : from_ms, to_ms);
   sqlite3_bind_int64(s, 4, after ? after->ts_ms : kMin);
-  sqlite3_bind_int64(s, 5, after ? after->row_id : kMin);
+  sqlite3_bind_int64(s, 5, after ? after->seq : kMin);
   // One row more than asked says whether another page follows.
   const auto max_limit = static_cast<std::size_t>(std::numeric_limits<sqlite3_int64>::max()) - 1;
   sqlite3_bind_int64(s, 6, static_cast<sqlite3_int64>(std::min(limit, max_limit) + 1));
@@ -1021,8 +1162,7 @@ TrackPage Store::track_page(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms, std::option
       break;
     }
     ++rows;
-    // A row read_fix refuses (hand-edited file) is skipped but still advances the cursor.
-    if (const auto fix = read_fix(s, 1)) out.fixes.push_back(*fix);
+    out.fixes.push_back(read_position(s, 1, TrackFields::all));
     last = TrackCursor{sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 0)};
   }
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) im.read_failed(rc);
@@ -1030,34 +1170,19 @@ TrackPage Store::track_page(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms, std::option
 }
 
 std::size_t Store::visit_track(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms, std::size_t limit,
-                               const std::function<void(const PositionFix&)>& visit) const {
+                               const std::function<void(const PositionFix&)>& visit,
+                               TrackFields fields) const {
   const Impl& im = *impl_;
   if (limit == 0 || from_ms > to_ms) return 0;
   const std::lock_guard lock(im.read_mutex);
-  sqlite3_stmt* s = im.read_track.get();
-  const ResetOnExit reset(s);
-  sqlite3_bind_int64(s, 1, mmsi);
-  sqlite3_bind_int64(s, 2, from_ms);
-  sqlite3_bind_int64(s, 3, to_ms);
-  const auto max_limit = static_cast<std::size_t>(std::numeric_limits<sqlite3_int64>::max());
-  sqlite3_bind_int64(s, 4, static_cast<sqlite3_int64>(std::min(limit, max_limit)));
-  std::size_t visited = 0;
-  int rc = SQLITE_ROW;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    if (const auto fix = read_fix(s, 0)) {
-      visit(*fix);
-      ++visited;
-    }
-  }
-  if (rc != SQLITE_DONE) im.read_failed(rc);
-  return visited;
+  return im.scan_track(mmsi, from_ms, to_ms, limit, fields, visit);
 }
 
 std::vector<std::string> Store::track_query_plan() const {
   const Impl& im = *impl_;
   std::vector<std::string> out;
   const std::lock_guard lock(im.read_mutex);
-  for (const StmtPtr* stmt : {&im.read_track, &im.read_track_page}) {
+  for (const StmtPtr* stmt : {&im.read_track, &im.read_track_motion, &im.read_track_page}) {
     const std::string sql = std::string("EXPLAIN QUERY PLAN ") + sqlite3_sql(stmt->get());
     StmtPtr plan = im.prepare(im.reader.get(), sql);
     int rc = SQLITE_ROW;

@@ -3,6 +3,7 @@
 // program over the very fixes Stats used.
 #include <aistrack/geo.hpp>
 #include <aistrack/stats.hpp>
+#include <aistrack/store.hpp>
 
 #include <doctest/doctest.h>
 
@@ -208,4 +209,62 @@ TEST_CASE("stats realdata: the Hakefjord log replayed four times gives the dista
   CHECK(c.points == a.points);
   CHECK(c.rejected.duplicate == b.rejected.duplicate);
   CHECK(c.distance_m == doctest::Approx(a.distance_m).epsilon(1e-12));
+}
+
+TEST_CASE(
+    "stats realdata: the Hakefjord log through the Store: every duplicate kept, motion fields suffice") {
+  AISTRACK_REQUIRE_SHARED_DATA(data);
+  // Four passes with the same times, two reports per 2-second stamp: up to eight fixes share one
+  // (mmsi, ts_ms) key, the case the Store's seq column exists for.
+  const auto once = load_track(data / kHakefjord, 265599690);
+  auto four = load_track(data / kHakefjordFull, 265599690);
+  REQUIRE(four.size() == 4 * once.size());
+  // Fields Stats must not need, so that a TrackFields::motion read can be checked against a full one.
+  for (std::size_t i = 0; i < four.size(); ++i) {
+    four[i].heading_deg = static_cast<std::uint16_t>(i % 360);
+    four[i].nav_status = i % 2 == 0 ? NavStatus::moored : NavStatus::under_way_using_engine;
+    four[i].rot_deg_min = static_cast<double>(i % 7) - 3.0;
+  }
+  const test::TempDir dir;
+  StoreConfig sc;
+  sc.path = (dir / "hakefjord.db").string();
+  sc.batch_rows = 1000;  // several batches, so equal keys also meet across commits
+  Store store(sc);
+  for (const PositionFix& f : four) store.add_position(265599690, f);
+  store.flush();
+  const auto stored = store.track(265599690, kAll0, kAll1, std::numeric_limits<std::size_t>::max());
+  CHECK(stored.size() == four.size());
+  std::vector<PositionFix> sorted = four;
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const PositionFix& a, const PositionFix& b) { return a.ts_ms < b.ts_ms; });
+  CHECK(stored == sorted);  // equal times in arrival order
+
+  const auto via_store = [&](TrackFields fields) {
+    Stats stats;
+    store.visit_track(
+        265599690, kAll0, kAll1, std::numeric_limits<std::size_t>::max(),
+        [&](const PositionFix& f) { stats.add(f); }, fields);
+    return stats.result();
+  };
+  const StatsResult all = via_store(TrackFields::all);
+  const StatsResult motion = via_store(TrackFields::motion);
+  const StatsResult reference = Stats().compute(once, kAll0, kAll1);
+  CHECK(all.points == reference.points);
+  CHECK(all.distance_m == doctest::Approx(reference.distance_m).epsilon(1e-12));
+  for (const StatsResult* r : {&all, &motion}) {
+    CHECK(r->rejected.duplicate == reference.rejected.duplicate + 3 * once.size());
+  }
+  CHECK(motion.points == all.points);
+  CHECK(motion.distance_m == all.distance_m);
+  CHECK(motion.avg_sog_kn == all.avg_sog_kn);
+  CHECK(motion.mean_sog_kn == all.mean_sog_kn);
+  CHECK(motion.avg_speed_kn == all.avg_speed_kn);
+  CHECK(motion.max_sog_kn == all.max_sog_kn);
+  CHECK(motion.moving_time_s == all.moving_time_s);
+  CHECK(motion.stopped_time_s == all.stopped_time_s);
+  CHECK(motion.gaps.count == all.gaps.count);
+  CHECK(motion.rejected.total() == all.rejected.total());
+  CHECK(motion.from_ms == all.from_ms);
+  CHECK(motion.to_ms == all.to_ms);
+  CHECK(motion.jump_resets == all.jump_resets);
 }

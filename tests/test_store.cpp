@@ -6,11 +6,15 @@
 
 #include "support.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <limits>
+#include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -119,10 +123,13 @@ TEST_CASE("store: a new file gets the current schema version, WAL and a clean ch
   CHECK(raw.integer("PRAGMA user_version") == Store::kSchemaVersion);
   CHECK(raw.text("PRAGMA journal_mode") == "wal");
   CHECK(raw.integer("SELECT count(*) FROM sqlite_master WHERE name IN "
-                    "('positions', 'vessels', 'raw_messages', 'positions_mmsi_ts')") == 4);
-  // The only index on positions is (mmsi, ts_ms): a ts index would slow every insert.
+                    "('positions', 'vessels', 'raw_messages')") == 3);
+  // positions is clustered on its primary key (mmsi, ts_ms, seq) and has no other index: a ts
+  // index would slow every insert.
   CHECK(raw.integer("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'positions'") ==
-        1);
+        0);
+  CHECK(raw.text("SELECT sql FROM sqlite_master WHERE name = 'positions'").find("WITHOUT ROWID") !=
+        std::string::npos);
 }
 
 TEST_CASE("store: synchronous_full opens and writes") {
@@ -156,17 +163,287 @@ TEST_CASE("store: reopening keeps data and the destructor flushes") {
 TEST_CASE("store: a file with a newer schema version is refused and left untouched") {
   TempDir dir;
   const StoreConfig cfg = config_in(dir);
+  const int newer = Store::kSchemaVersion + 1;
   {
     RawDb raw(cfg.path);
-    raw.exec("PRAGMA user_version = 2");
+    raw.exec("PRAGMA user_version = " + std::to_string(newer));
   }
   const std::string msg = what_of([&] { Store store(cfg); });
   CHECK(msg.find(cfg.path) != std::string::npos);
   CHECK(msg.find("newer") != std::string::npos);
   CHECK(msg.find("upgrade aistrack") != std::string::npos);
   RawDb raw(cfg.path);
-  CHECK(raw.integer("PRAGMA user_version") == 2);
+  CHECK(raw.integer("PRAGMA user_version") == newer);
   CHECK(raw.text("PRAGMA journal_mode") == "delete");
+}
+
+namespace {
+
+// Schema version 1 exactly as aistrack wrote it before version 2 (src/store.cpp's first migration),
+// so that a file made with it is what an upgrade finds on disk.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE IF NOT EXISTS positions (
+  mmsi        INTEGER NOT NULL,
+  ts_ms       INTEGER NOT NULL,  -- report time, ms since 1970 UTC
+  lat_deg     REAL    NOT NULL,
+  lon_deg     REAL    NOT NULL,
+  sog_kn      REAL,              -- NULL: not available
+  cog_deg     REAL,
+  heading_deg INTEGER,
+  nav_status  INTEGER,           -- ITU-R M.1371 Table 45 code
+  rot_deg_min REAL,
+  ais_type    INTEGER NOT NULL,  -- ITU message id 1..27
+  source      INTEGER NOT NULL   -- 0 unknown, 1 aisstream, 2 nmea, 3 simulator
+);
+-- The only index: track queries and retention both walk it. No ts_ms index on purpose (slower inserts).
+CREATE INDEX IF NOT EXISTS positions_mmsi_ts ON positions (mmsi, ts_ms);
+
+CREATE TABLE IF NOT EXISTS vessels (
+  mmsi           INTEGER PRIMARY KEY,
+  station_class  INTEGER NOT NULL,  -- 0 A, 1 B, 2 SAR aircraft, 3 base station, 4 AtoN
+  name           TEXT,
+  callsign       TEXT,
+  imo            INTEGER,
+  ship_type      INTEGER,           -- ITU-R M.1371 Table 53 code
+  to_bow_m       INTEGER,           -- dimensions: all four NULL or all four set
+  to_stern_m     INTEGER,
+  to_port_m      INTEGER,
+  to_starboard_m INTEGER,
+  eta_month      INTEGER,           -- ETA: month/day NULL when no ETA; hour/minute may be NULL alone
+  eta_day        INTEGER,
+  eta_hour       INTEGER,
+  eta_minute     INTEGER,
+  draught_m      REAL,
+  destination    TEXT,
+  aton_type      INTEGER,
+  static_ts_ms   INTEGER,           -- time of the newest static message
+  ts_ms          INTEGER,           -- last position (same columns as positions); all NULL without one
+  lat_deg        REAL,
+  lon_deg        REAL,
+  sog_kn         REAL,
+  cog_deg        REAL,
+  heading_deg    INTEGER,
+  nav_status     INTEGER,
+  rot_deg_min    REAL,
+  ais_type       INTEGER,
+  source         INTEGER,
+  last_seen_ms   INTEGER NOT NULL   -- newest report time of any message
+);
+
+-- Arrival order is rowid order, which retention relies on.
+CREATE TABLE IF NOT EXISTS raw_messages (
+  received_ms INTEGER NOT NULL,
+  source      INTEGER NOT NULL,
+  mmsi        INTEGER,              -- NULL when unknown
+  payload     TEXT    NOT NULL
+);
+PRAGMA user_version = 1;
+)sql";
+
+std::string sql_real(std::optional<double> v) {
+  if (!v) return "NULL";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", *v);  // round-trips every double
+  return buf;
+}
+
+template <class Int>
+std::string sql_int(std::optional<Int> v) {
+  return v ? std::to_string(static_cast<long long>(*v)) : "NULL";
+}
+
+// The INSERT a version-1 aistrack ran for one fix.
+std::string v1_insert(Mmsi mmsi, const PositionFix& f) {
+  return "INSERT INTO positions (mmsi, ts_ms, lat_deg, lon_deg, sog_kn, cog_deg, heading_deg, nav_status, "
+         "rot_deg_min, ais_type, source) VALUES (" +
+         std::to_string(mmsi) + ", " + std::to_string(f.ts_ms) + ", " + sql_real(f.latlon.lat_deg) + ", " +
+         sql_real(f.latlon.lon_deg) + ", " + sql_real(f.sog_kn) + ", " + sql_real(f.cog_deg) + ", " +
+         sql_int(f.heading_deg) + ", " +
+         sql_int(f.nav_status ? std::optional<int>(static_cast<int>(*f.nav_status)) : std::nullopt) + ", " +
+         sql_real(f.rot_deg_min) + ", " + std::to_string(f.ais_type) + ", " +
+         std::to_string(static_cast<int>(f.source)) + ");\n";
+}
+
+// Fix i of a version-1 fleet: times permuted against insertion order, every optional field
+// sometimes missing, every source.
+PositionFix v1_fix(Mmsi mmsi, int i) {
+  PositionFix f;
+  f.ts_ms = 1'700'000'000'000 + static_cast<TimeMs>((i * 7919) % 300) * 1000;
+  f.latlon = {50.0 + i * 0.001 + static_cast<double>(mmsi % 10) * 0.1, -4.0 + i * 0.0013};
+  if (i % 5 != 0) f.sog_kn = i * 0.1;
+  if (i % 6 != 0) f.cog_deg = (i * 37) % 360 + 0.5;
+  if (i % 7 != 0) f.heading_deg = static_cast<std::uint16_t>(i % 360);
+  if (i % 3 != 0) f.nav_status = static_cast<aistrack::NavStatus>(i % 15);
+  if (i % 4 != 0) f.rot_deg_min = -0.5 * i;
+  f.ais_type = static_cast<std::uint8_t>(i % 2 == 0 ? 1 : 18);
+  f.source = static_cast<aistrack::Source>(i % 4);
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("store: a version-1 file is migrated in place on open, every row kept, queries working") {
+  TempDir dir;
+  const StoreConfig cfg = config_in(dir);
+  const Mmsi ships[] = {211'000'001, 244'700'923, 257'123'450};
+  std::map<Mmsi, std::vector<PositionFix>> inserted;  // per vessel, in insertion (rowid) order
+  std::string sql = std::string(kSchemaV1) + "BEGIN;\n";
+  for (const Mmsi m : ships) {
+    for (int i = 0; i < 300; ++i) {
+      inserted[m].push_back(v1_fix(m, i));
+      sql += v1_insert(m, inserted[m].back());
+    }
+  }
+  // Three more reports of the first ship at the time of its fix 10, arriving last: two stations
+  // heard one report, or a receiver stamped whole seconds. Version 1 kept them all, in rowid order.
+  const TimeMs twin_ts = inserted[ships[0]][10].ts_ms;
+  for (int k = 1; k <= 3; ++k) {
+    PositionFix twin = inserted[ships[0]][10];
+    twin.latlon.lat_deg += 1e-4 * k;
+    twin.source = aistrack::Source::nmea;
+    inserted[ships[0]].push_back(twin);
+    sql += v1_insert(ships[0], twin);
+  }
+  sql +=
+      "INSERT INTO vessels (mmsi, station_class, name, last_seen_ms, ts_ms, lat_deg, lon_deg, ais_type, "
+      "source) "
+      "VALUES (244700923, 1, 'ÆGIR', 1700000299000, 1700000299000, 59.5, 10.25, 18, 1);\n"
+      "INSERT INTO raw_messages (received_ms, source, mmsi, payload) VALUES (1700000000000, 2, NULL, "
+      "'!AIVDM');\n"
+      "COMMIT;\n";
+  {
+    RawDb v1(cfg.path);
+    v1.exec(sql);
+    REQUIRE(v1.integer("PRAGMA user_version") == 1);
+    REQUIRE(v1.integer("SELECT count(*) FROM positions") == 903);
+  }
+
+  Store store(cfg);
+  CHECK(store.schema_version() == Store::kSchemaVersion);
+  {
+    RawDb raw(cfg.path);
+    CHECK(raw.integer("PRAGMA user_version") == Store::kSchemaVersion);
+    CHECK(raw.integer("SELECT count(*) FROM positions") == 903);
+    CHECK(raw.integer(
+              "SELECT count(*) FROM sqlite_master WHERE name IN ('positions_mmsi_ts', 'positions_v2')") == 0);
+    CHECK(raw.text("SELECT sql FROM sqlite_master WHERE name = 'positions'").find("WITHOUT ROWID") !=
+          std::string::npos);
+    CHECK(raw.text("PRAGMA integrity_check") == "ok");
+    // The twins keep their arrival (rowid) order as seq 0..3.
+    CHECK(raw.text(
+              "SELECT group_concat(seq) FROM (SELECT seq FROM positions WHERE mmsi = 211000001 AND ts_ms = " +
+              std::to_string(twin_ts) + " ORDER BY lat_deg)") == "0,1,2,3");
+    CHECK(raw.integer("SELECT count(*) FROM raw_messages") == 1);
+  }
+  CHECK(store.check() == "ok");
+
+  // Every row, field for field, in time order; equal times in arrival order.
+  for (const Mmsi m : ships) {
+    std::vector<PositionFix> expected = inserted[m];
+    std::stable_sort(expected.begin(), expected.end(),
+                     [](const PositionFix& a, const PositionFix& b) { return a.ts_ms < b.ts_ms; });
+    CAPTURE(m);
+    CHECK(store.track(m, 0, std::numeric_limits<TimeMs>::max(), std::numeric_limits<std::size_t>::max()) ==
+          expected);
+    std::vector<PositionFix> paged;
+    std::optional<aistrack::TrackCursor> after;
+    int pages = 0;
+    do {
+      auto page = store.track_page(m, 0, std::numeric_limits<TimeMs>::max(), after, 7);
+      paged.insert(paged.end(), page.fixes.begin(), page.fixes.end());
+      after = page.next;
+      REQUIRE(++pages < 100);
+    } while (after);
+    CHECK(paged == expected);
+    std::size_t visited = 0;
+    store.visit_track(m, expected[5].ts_ms, expected[20].ts_ms, 1000, [&](const PositionFix& f) {
+      CHECK(f == expected[5 + visited]);
+      ++visited;
+    });
+    CHECK(visited == 16);
+  }
+  const auto vessel = store.latest(244'700'923);
+  REQUIRE(vessel.has_value());
+  CHECK(vessel->static_data.name == "ÆGIR");
+  REQUIRE(vessel->position.has_value());
+  CHECK(vessel->position->latlon.lon_deg == 10.25);
+  for (const std::string& step : store.track_query_plan()) {
+    CAPTURE(step);
+    CHECK(step.find("USING PRIMARY KEY (mmsi=? AND ts_ms>? AND ts_ms<?)") != std::string::npos);
+  }
+
+  // Writing continues after the last migrated seq, and retention walks the new key.
+  PositionFix late = inserted[ships[0]][10];
+  late.latlon.lat_deg = 61.0;
+  store.add_position(ships[0], late);
+  store.flush();
+  const auto twins = store.track(ships[0], twin_ts, twin_ts, 10);
+  REQUIRE(twins.size() == 5);
+  CHECK(twins.back() == late);
+  const TimeMs cutoff_ms = 1'700'000'150'000;
+  while (store.purge_step(cutoff_ms, 100) > 0) {
+  }
+  RawDb raw(cfg.path);
+  CHECK(raw.integer("SELECT count(*) FROM positions WHERE ts_ms < " + std::to_string(cutoff_ms)) == 0);
+  CHECK(raw.integer("SELECT count(*) FROM positions") == 3 * 150 + (twin_ts >= cutoff_ms ? 4 : 0));
+}
+
+TEST_CASE("store: a failed migration rolls back, leaving the file at version 1 with every row") {
+  TempDir dir;
+  const StoreConfig cfg = config_in(dir);
+  {
+    RawDb v1(cfg.path);
+    v1.exec(std::string(kSchemaV1) + v1_insert(211'000'001, v1_fix(211'000'001, 1)) +
+            v1_insert(211'000'001, v1_fix(211'000'001, 2)) +
+            // A table in the way of the migration's first statement makes the step fail.
+            "CREATE TABLE positions_v2 (x INTEGER);");
+  }
+  const std::string msg = what_of([&] { Store store(cfg); });
+  CHECK(msg.find(cfg.path) != std::string::npos);
+  CHECK(msg.find("migrate") != std::string::npos);
+  RawDb raw(cfg.path);
+  CHECK(raw.integer("PRAGMA user_version") == 1);
+  CHECK(raw.integer("SELECT count(*) FROM positions") == 2);
+  CHECK(raw.integer("SELECT count(*) FROM sqlite_master WHERE name = 'positions_mmsi_ts'") == 1);
+  CHECK(raw.text("PRAGMA integrity_check") == "ok");
+}
+
+TEST_CASE("store: fixes of one vessel with the same time are all kept, in arrival order, across batches") {
+  TempDir dir;
+  const StoreConfig cfg = config_in(dir);
+  Store store(cfg);
+  const Mmsi m = 244'700'923;
+  std::vector<PositionFix> sent;
+  const auto send = [&](double lat_deg) {
+    sent.push_back(fix_at(5000, lat_deg));
+    store.add_position(m, sent.back());
+  };
+  send(59.0);
+  store.add_position(m, fix_at(4000));  // an earlier time in the same batch
+  send(59.1);
+  store.flush();
+  send(59.2);  // its key (m, 5000) is already in the file: it goes after the stored ones
+  store.flush();
+  send(59.3);
+  send(59.4);
+  store.add_position(m, fix_at(6000));
+  store.flush();
+  CHECK(store.track(m, 5000, 5000, 100) == sent);
+  const auto all = store.track(m, 0, 10'000, 100);
+  REQUIRE(all.size() == 7);
+  CHECK(all.front().ts_ms == 4000);
+  CHECK(all.back().ts_ms == 6000);
+  const auto first = store.track_page(m, 0, 10'000, std::nullopt, 3);
+  REQUIRE(first.next.has_value());
+  CHECK(*first.next == aistrack::TrackCursor{5000, 1});
+  const auto second = store.track_page(m, 0, 10'000, first.next, 3);
+  REQUIRE(second.fixes.size() == 3);
+  CHECK(second.fixes[0] == sent[2]);
+  CHECK(second.fixes[2] == sent[4]);
+  RawDb raw(cfg.path);
+  CHECK(
+      raw.text("SELECT group_concat(seq) FROM (SELECT seq FROM positions WHERE ts_ms = 5000 ORDER BY seq)") ==
+      "0,1,2,3,4");
 }
 
 TEST_CASE("store: environment errors throw StoreError saying what to fix") {

@@ -34,6 +34,10 @@ struct StoreConfig {
       200'000;  ///< bound on rows held while commits fail; the oldest are dropped beyond it
   std::size_t cache_mib =
       64;  ///< SQLite page cache of the writer, MiB (index pages stay hot between batches)
+  std::size_t checkpoint_mib =
+      64;  ///< WAL size that triggers a checkpoint, MiB (SQLite's default of ~4 MB halves burst inserts)
+  std::size_t read_cache_mib =
+      16;  ///< SQLite page cache of the reader, MiB (a vessel's day of fixes is ~2.5 MB of pages)
   TimeMs busy_timeout_ms = 5000;  ///< how long a statement waits for another connection's lock before failing
 };
 
@@ -50,17 +54,24 @@ struct StoreStats {
   std::string last_error;  ///< empty when the last commit succeeded
 };
 
-/// A position's place in track order (report time, then SQLite row id as the tie-breaker):
-/// the cursor of Store::track_page.
+/// A position's place in track order (report time, then its arrival number among the vessel's
+/// fixes with that same time): the cursor of Store::track_page.
 struct TrackCursor {
-  TimeMs ts_ms = 0;
-  std::int64_t row_id = 0;
+  TimeMs ts_ms = 0;      ///< report time, ms UTC
+  std::int64_t seq = 0;  ///< 0 for the first fix of this vessel at ts_ms, 1 for the next, …
   friend bool operator==(const TrackCursor&, const TrackCursor&) = default;
+};
+
+/// Which fields of each PositionFix a track read fills. SQLite's cost per column read is most of
+/// the cost of a long track, so a caller that needs only motion can ask for less.
+enum class TrackFields : std::uint8_t {
+  all,     ///< every field
+  motion,  ///< ts_ms, latlon, sog_kn, cog_deg and ais_type (what Stats reads); the rest stay empty
 };
 
 /// One page of a track from Store::track_page.
 struct TrackPage {
-  std::vector<PositionFix> fixes;   ///< in (ts_ms, row id) order
+  std::vector<PositionFix> fixes;   ///< in (ts_ms, seq) order
   std::optional<TrackCursor> next;  ///< the last fix's cursor when more follow; nullopt: last page
 };
 
@@ -73,7 +84,7 @@ struct TrackPage {
 class Store {
  public:
   /// Schema version this build writes; a newer file is refused.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   /// Opens (creating or migrating) the database; throws StoreError naming the path and the cause.
   explicit Store(StoreConfig config);
@@ -100,17 +111,18 @@ class Store {
   /// Positions of `mmsi` with from_ms <= ts_ms <= to_ms, oldest first, at most `limit`.
   [[nodiscard]] std::vector<PositionFix> track(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms,
                                                std::size_t limit) const;
-  /// Positions of `mmsi` with from_ms <= ts_ms <= to_ms that come after `after` in (ts_ms, row id)
+  /// Positions of `mmsi` with from_ms <= ts_ms <= to_ms that come after `after` in (ts_ms, seq)
   /// order (from the start when nullopt), at most `limit`: stable paging even between equal times.
   [[nodiscard]] TrackPage track_page(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms,
                                      std::optional<TrackCursor> after, std::size_t limit) const;
-  /// Calls `visit` for each position of `mmsi` with from_ms <= ts_ms <= to_ms, oldest first, at most
-  /// `limit`, without building a vector; returns how many it visited. `visit` runs under the read
-  /// lock: keep it quick and never call the Store from it.
+  /// Calls `visit` for each position of `mmsi` with from_ms <= ts_ms <= to_ms (ms UTC), oldest first,
+  /// at most `limit`, without building a vector, filling `fields`; returns how many it visited.
+  /// `visit` runs under the read lock: keep it quick and never call the Store from it.
   std::size_t visit_track(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms, std::size_t limit,
-                          const std::function<void(const PositionFix&)>& visit) const;
-  /// SQLite's EXPLAIN QUERY PLAN for the track queries (track, track_page), one line per step
-  /// (for tests and diagnosis: each should search the (mmsi, ts_ms) index, never scan or sort).
+                          const std::function<void(const PositionFix&)>& visit,
+                          TrackFields fields = TrackFields::all) const;
+  /// SQLite's EXPLAIN QUERY PLAN for the track queries (track, visit_track, track_page), one line per
+  /// step (for tests and diagnosis: each should search a range of the primary key, never scan or sort).
   [[nodiscard]] std::vector<std::string> track_query_plan() const;
   /// Every vessel in the vessels table, oldest last_seen first (the order Tracker::restore wants).
   [[nodiscard]] std::vector<VesselState> vessels() const;
