@@ -231,6 +231,17 @@ void App::stop_sources() {
   if (nmea_file_) nmea_file_->stop();
 }
 
+template <class Queue, class... Args>
+bool App::push_bounded(Queue& queue, Args&&... args) {
+  if (queue.size() >= config_.ingest_queue_frames) {
+    ++queue_dropped_;
+    return false;
+  }
+  queue.emplace_back(std::forward<Args>(args)...);
+  queue_high_water_ = std::max(queue_high_water_, queue.size());
+  return queue.size() == 1;
+}
+
 void App::set_change_listener(std::function<void(const std::vector<VesselState>&)> listener) {
   change_listener_ = std::move(listener);
 }
@@ -245,13 +256,7 @@ void App::enqueue_nmea_line(int stream, std::string_view line, TimeMs received_m
   bool first = false;
   {
     std::lock_guard lock(queue_mutex_);
-    if (nmea_queue_.size() >= config_.ingest_queue_frames) {
-      ++queue_dropped_;
-      return;
-    }
-    first = nmea_queue_.empty();
-    nmea_queue_.emplace_back(stream, std::string(line), received_ms);
-    queue_high_water_ = std::max(queue_high_water_, nmea_queue_.size());
+    first = push_bounded(nmea_queue_, stream, std::string(line), received_ms);
   }
   if (first && wake_) wake_();
 }
@@ -289,13 +294,7 @@ void App::enqueue_frame(std::string&& frame, TimeMs received_ms) {
   bool first = false;
   {
     std::lock_guard lock(queue_mutex_);
-    if (queue_.size() >= config_.ingest_queue_frames) {
-      ++queue_dropped_;
-      return;
-    }
-    first = queue_.empty();
-    queue_.emplace_back(std::move(frame), received_ms);
-    queue_high_water_ = std::max(queue_high_water_, queue_.size());
+    first = push_bounded(queue_, std::move(frame), received_ms);
   }
   if (first && wake_) wake_();
 }

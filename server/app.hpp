@@ -106,6 +106,10 @@ class App {
  private:
   struct Replay;
   void write_pending();
+  // Appends to a bounded ingest queue under queue_mutex_ (drops and counts beyond
+  // INGEST_QUEUE_FRAMES); true when the queue was empty, so the caller wakes ingest.
+  template <class Queue, class... Args>
+  bool push_bounded(Queue& queue, Args&&... args);
   void drain_frames();
   void drain_nmea();
   void step_replay(TimeMs now_ms);

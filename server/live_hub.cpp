@@ -11,13 +11,7 @@
 namespace aistrack::server {
 namespace json = boost::json;
 
-bool LiveFilter::in_box(const LatLon& p) const noexcept {
-  if (!bbox) return true;
-  const Box& b = *bbox;
-  if (p.lat_deg < b.min_lat_deg || p.lat_deg > b.max_lat_deg) return false;
-  if (b.min_lon_deg <= b.max_lon_deg) return p.lon_deg >= b.min_lon_deg && p.lon_deg <= b.max_lon_deg;
-  return p.lon_deg >= b.min_lon_deg || p.lon_deg <= b.max_lon_deg;
-}
+bool LiveFilter::in_box(const LatLon& p) const noexcept { return !bbox || bbox->contains(p); }
 
 bool LiveFilter::matches(const VesselState& v) const noexcept {
   if (!mmsi.empty() && !mmsi.contains(v.mmsi)) return false;
@@ -339,12 +333,11 @@ void LiveHub::fan_out(std::int64_t now_ms) {
     for (const auto& [mmsi, v] : batch) {
       recipients.clear();
       const auto prev_it = last_position_.find(mmsi);
-      const std::optional<LatLon> prev =
-          prev_it == last_position_.end() ? std::nullopt : std::optional<LatLon>(prev_it->second);
+      const LatLon* prev = prev_it == last_position_.end() ? nullptr : &prev_it->second;
       // A box client also hears the update that takes a vessel out of its box, so its map does not keep
       // showing the vessel where it last was inside.
       const auto wants = [&](const Client& c) {
-        return c.filter.matches(v) || (c.filter.bbox && prev && c.filter.in_box(*prev) &&
+        return c.filter.matches(v) || (c.filter.bbox && prev != nullptr && c.filter.in_box(*prev) &&
                                        (c.filter.mmsi.empty() || c.filter.mmsi.contains(mmsi)));
       };
       if (const auto it = by_mmsi_.find(mmsi); it != by_mmsi_.end()) {

@@ -12,6 +12,8 @@
 // a client still behind after `slow_close_ms` is closed with 1008 and a reason.
 #pragma once
 
+#include "geo_box.hpp"
+
 #include <aistrack/tracker.hpp>
 
 #include <cstddef>
@@ -33,9 +35,7 @@ namespace aistrack::server {
 /// What one client asked to see: vessels in `mmsi` (when given) and inside `bbox` (when given).
 struct LiveFilter {
   std::unordered_set<Mmsi> mmsi;  ///< empty: any vessel
-  struct Box {
-    double min_lat_deg, min_lon_deg, max_lat_deg, max_lon_deg;  ///< min_lon > max_lon crosses 180°
-  };
+  using Box = GeoBox;
   std::optional<Box> bbox;  ///< none: anywhere (vessels without a position included)
 
   /// True when `v` (with its latest position) matches.

@@ -1,5 +1,6 @@
 #include "routes.hpp"
 
+#include "geo_box.hpp"
 #include "json_view.hpp"
 
 #include <charconv>
@@ -25,18 +26,8 @@ Response get_vessel(const App& app, std::string_view id) {
   return json_response(vessel_json(*v));
 }
 
-// bbox=minlat,minlon,maxlat,maxlon (degrees; minlon > maxlon crosses the antimeridian) for
-// /v1/vessels (issue #5); nullopt when malformed or out of range.
-struct VesselBox {
-  double min_lat, min_lon, max_lat, max_lon;
-  [[nodiscard]] bool contains(const LatLon& p) const noexcept {
-    if (p.lat_deg < min_lat || p.lat_deg > max_lat) return false;
-    if (min_lon <= max_lon) return p.lon_deg >= min_lon && p.lon_deg <= max_lon;
-    return p.lon_deg >= min_lon || p.lon_deg <= max_lon;
-  }
-};
-
-std::optional<VesselBox> parse_box(std::string_view s) {
+// bbox=minlat,minlon,maxlat,maxlon for /v1/vessels (issue #5); nullopt when malformed or out of range.
+std::optional<GeoBox> parse_box(std::string_view s) {
   double v[4] = {};
   for (int i = 0; i < 4; ++i) {
     const auto comma = i < 3 ? s.find(',') : s.size();
@@ -45,10 +36,8 @@ std::optional<VesselBox> parse_box(std::string_view s) {
     if (comma == 0 || ec != std::errc{} || p != s.data() + comma || !std::isfinite(v[i])) return std::nullopt;
     s.remove_prefix(std::min(comma + 1, s.size()));
   }
-  const VesselBox b{v[0], v[1], v[2], v[3]};
-  const bool lat_ok = b.min_lat >= -90 && b.max_lat <= 90 && b.min_lat <= b.max_lat;
-  const bool lon_ok = b.min_lon >= -180 && b.min_lon <= 180 && b.max_lon >= -180 && b.max_lon <= 180;
-  if (!lat_ok || !lon_ok) return std::nullopt;
+  const GeoBox b{v[0], v[1], v[2], v[3]};
+  if (!b.valid()) return std::nullopt;
   return b;
 }
 
@@ -61,7 +50,7 @@ Response list_vessels(const App& app, const Query& q, TimeMs now_ms) {
   const auto offset = size_param(q, "offset", 0, SIZE_MAX);
   if (!offset) return error_response(400, "invalid_parameter", "offset must be a non-negative integer");
   // bbox and since (issue #5) filter the vessels in memory by their latest position / last_seen.
-  std::optional<VesselBox> box;
+  std::optional<GeoBox> box;
   if (const auto it = q.find("bbox"); it != q.end()) {
     box = parse_box(it->second);
     if (!box) {
