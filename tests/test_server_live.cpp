@@ -211,7 +211,7 @@ TEST_CASE(
     "server live: a client that stops reading is coalesced, then closed with 1008 while others carry on") {
   // 20,000 simulated vessels give a multi-megabyte snapshot and thousands of updates a second: more
   // than the kernel's socket buffers hold for a client whose receive window is 4 KiB.
-  Server s({"SIM_VESSELS=20000", "LIVE_SEND_BUFFER_KB=64", "LIVE_QUEUE_MAX=100", "LIVE_SLOW_CLOSE_S=2"});
+  Server s({"SIM_VESSELS=20000", "LIVE_SEND_BUFFER_KB=64", "LIVE_QUEUE_MAX=1", "LIVE_SLOW_CLOSE_S=6"});
   wait_vessels(s, 5000);
   test::StuckClient stuck(s.port, R"({"type":"subscribe"})");
   test::LiveClient healthy(s.port);
