@@ -96,7 +96,7 @@ int run_server(const ServerConfig& config) {
   };
   http.set_http_handler([&](websocketpp::connection_hdl hdl) {
     const auto con = http.get_con_from_hdl(hdl);
-    Request req{con->get_request().get_method(), con->get_resource()};
+    Request req{con->get_request().get_method(), con->get_resource(), con->get_request_body()};
     if (api.is_slow(req) && !con->defer_http_response()) {
       asio::post(slow_pool, [&, con, req = std::move(req)] {
         Response res = answer(req);

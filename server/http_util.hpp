@@ -16,7 +16,8 @@ namespace aistrack::server {
 /// A request as the router sees it.
 struct Request {
   std::string method;
-  std::string target;  ///< path and query, e.g. "/v1/vessels?limit=10"
+  std::string target;     ///< path and query, e.g. "/v1/vessels?limit=10"
+  std::string body = {};  ///< request body (at most 64 KiB, the HTTP layer refuses more)
 };
 
 /// A response ready to send.

@@ -31,6 +31,10 @@ std::unique_ptr<RouteModule> make_stats_routes(const App& app, const ServerConfi
 /// Routes of the map issue (#6): /v1/map/{mmsi} (routes_map.cpp).
 std::unique_ptr<RouteModule> make_map_routes(const App& app, const ServerConfig& config);
 
+/// Routes of run-time control (#10): /v1/watchlist, /v1/areas, /v1/sim, /v1/positions/export.csv
+/// (routes_control.cpp).
+std::unique_ptr<RouteModule> make_control_routes(const App& app, const ServerConfig& config);
+
 /// Routes requests to the App and the feature modules. Thread-safe when the modules are.
 class Api {
  public:
