@@ -3,8 +3,11 @@
 // Tracker, the aisstream.io subscription and the simulator on the next ingest tick.
 #include "routes.hpp"
 
+#include "csv.hpp"
+
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <stdexcept>
@@ -17,6 +20,46 @@ namespace {
 constexpr std::string_view kWatchlist = "/v1/watchlist";
 constexpr std::string_view kAreas = "/v1/areas";
 constexpr std::string_view kSim = "/v1/sim";
+constexpr std::string_view kExport = "/v1/positions/export.csv";
+constexpr std::size_t kDefaultExportRows = 100'000;
+constexpr std::int64_t kDefaultExportSinceS = 86'400;
+constexpr std::int64_t kMaxSinceS = 100LL * 365 * 86'400;
+constexpr std::size_t kMaxExportMmsi = 1000;
+
+// The export body: pages of the Store's positions_page() written as CSV, one part per call, each part
+// within the memory bound the HTTP layer passes in.
+class PositionsCsv final : public BodyStream {
+ public:
+  PositionsCsv(const Store& store, TimeMs from_ms, TimeMs to_ms, std::vector<Mmsi> mmsi, std::size_t limit)
+      : store_(store), from_ms_(from_ms), to_ms_(to_ms), mmsi_(std::move(mmsi)), remaining_(limit) {}
+
+  bool next(std::string& out, std::size_t max_bytes) override {
+    if (!header_written_) {
+      out += kPositionCsvHeader;
+      header_written_ = true;
+    }
+    while (remaining_ > 0) {
+      const std::size_t room =
+          max_bytes > out.size() ? (max_bytes - out.size()) / kMaxPositionCsvRowBytes : 0;
+      if (room == 0) return true;  // this part is full; the next call goes on from the cursor
+      const PositionsPage page =
+          store_.positions_page(from_ms_, to_ms_, mmsi_, cursor_, std::min(room, remaining_));
+      for (const PositionRow& row : page.rows) append_position_csv_row(out, row.mmsi, row.fix);
+      remaining_ -= std::min(remaining_, page.rows.size());
+      if (!page.next) return false;
+      cursor_ = page.next;
+    }
+    return false;
+  }
+
+ private:
+  const Store& store_;
+  TimeMs from_ms_, to_ms_;
+  std::vector<Mmsi> mmsi_;
+  std::size_t remaining_;
+  std::optional<PositionsCursor> cursor_;
+  bool header_written_ = false;
+};
 
 std::string_view origin_name(ControlOrigin o) {
   return o == ControlOrigin::database ? "database" : "settings";
@@ -75,7 +118,6 @@ class ControlRoutes final : public RouteModule {
 
   std::optional<Response> handle(const Request& request, std::string_view path, const Query& query,
                                  TimeMs now_ms) override {
-    (void)now_ms;
     if (path == kWatchlist) return watchlist(request);
     if (path.starts_with(kWatchlist) && path.size() > kWatchlist.size() && path[kWatchlist.size()] == '/') {
       return watchlist_item(request, path.substr(kWatchlist.size() + 1));
@@ -87,8 +129,12 @@ class ControlRoutes final : public RouteModule {
     }
     if (path == "/v1/sim/start" || path == "/v1/sim/stop")
       return sim_change(request, path.ends_with("start"), query);
+    if (path == kExport) return export_csv(request, query, now_ms);
     return std::nullopt;
   }
+
+  // The export reads SQLite page by page: never on a network thread.
+  [[nodiscard]] bool is_slow(std::string_view path) const override { return path == kExport; }
 
  private:
   // Access control (issue #8) goes here, in one place: every route that changes something calls it.
@@ -247,6 +293,59 @@ class ControlRoutes final : public RouteModule {
     sim.running = true;
     app_.control().set_sim(sim);
     return sim_json();
+  }
+
+  // GET /v1/positions/export.csv?since=&limit=&mmsi=: rows in (mmsi, time) order, streamed.
+  Response export_csv(const Request& r, const Query& q, TimeMs now_ms) const {
+    if (!is_read(r)) return method_not_allowed("GET, HEAD");
+    // since: seconds back from now (as /v1/vessels?since=) or an ISO-8601 time (as from= on the track).
+    TimeMs from_ms = now_ms - kDefaultExportSinceS * 1000;
+    if (const auto it = q.find("since"); it != q.end()) {
+      std::int64_t seconds = 0;
+      const std::string& v = it->second;
+      const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
+      if (!v.empty() && ec == std::errc{} && p == v.data() + v.size() && seconds >= 1 &&
+          seconds <= kMaxSinceS) {
+        from_ms = now_ms - seconds * 1000;
+      } else if (const auto t = parse_iso8601(v)) {
+        from_ms = *t;
+      } else {
+        return error_response(400, "invalid_parameter",
+                              "since must be whole seconds back from now (1 to " +
+                                  std::to_string(kMaxSinceS) +
+                                  ") or an ISO-8601 time such as 2026-08-30T12:00:00Z; got '" + v + "'");
+      }
+    }
+    const auto limit = size_param(q, "limit", std::min(kDefaultExportRows, config_.export_max_rows),
+                                  config_.export_max_rows);
+    if (!limit || *limit == 0) {
+      return error_response(400, "invalid_parameter",
+                            "limit must be a whole number from 1 to " +
+                                std::to_string(config_.export_max_rows) + " (EXPORT_MAX_ROWS)");
+    }
+    std::vector<Mmsi> mmsi;
+    if (const auto it = q.find("mmsi"); it != q.end()) {
+      std::string_view rest = it->second;
+      while (!rest.empty() || mmsi.empty()) {
+        const auto comma = rest.find(',');
+        const std::string_view item = rest.substr(0, comma);
+        const auto m = parse_mmsi(item);
+        if (!m) return bad_mmsi("'" + std::string(item) + "' in mmsi=");
+        mmsi.push_back(*m);
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+      }
+      if (mmsi.size() > kMaxExportMmsi) {
+        return error_response(400, "invalid_parameter",
+                              "mmsi= lists at most " + std::to_string(kMaxExportMmsi) + " MMSIs");
+      }
+      std::sort(mmsi.begin(), mmsi.end());
+      mmsi.erase(std::unique(mmsi.begin(), mmsi.end()), mmsi.end());
+    }
+    Response res{200, "text/csv; charset=utf-8; header=present", {}, {}};
+    res.headers.emplace_back("Content-Disposition", "attachment; filename=\"positions.csv\"");
+    res.stream = std::make_shared<PositionsCsv>(app_.store(), from_ms, now_ms, std::move(mmsi), *limit);
+    return res;
   }
 
   const App& app_;
