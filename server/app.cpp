@@ -668,6 +668,7 @@ Health App::health(TimeMs now_ms) const {
         {"bytes_received", fs.bytes},
         {"connects", fs.connects},
         {"service_errors", fs.service_errors},
+        {"resubscriptions", fs.resubscriptions},
         {"reconnects", std::move(reconnects)},
         {"permessage_deflate", fs.permessage_deflate},
         {"last_error", fs.last_error.empty() ? json::value(nullptr) : json::value(fs.last_error)}};

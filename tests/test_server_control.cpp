@@ -175,6 +175,9 @@ TEST_CASE(
     REQUIRE(boxes.size() == 1);
     CHECK(boxes[0].as_array()[1].as_array()[1].to_number<double>() == 9);
     CHECK(mock.connections().size() == 1);  // all of it on the one connection
+    const auto feed = json::parse(s.call("GET", "/health").body).at("source").at("feed");
+    CHECK(feed.at("resubscriptions").to_number<std::size_t>() == subs().size() - 1);
+    CHECK(feed.at("connects").to_number<int>() == 1);
 
     REQUIRE(s.call("PUT", "/v1/watchlist", "{\"mmsi\":[\"" + format_mmsi(b) + "\"]}").status == 200);
     REQUIRE(wait_for([&] { return s.vessels() == std::set<Mmsi>{b}; }, 5));

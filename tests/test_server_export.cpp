@@ -15,6 +15,11 @@
 #include <fstream>
 #include <map>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 using namespace aistrack;
 namespace json = boost::json;
 
@@ -206,6 +211,55 @@ TEST_CASE(
   CHECK(head.body.empty());
   // The server is still fine after all of it.
   CHECK(test::http_request(port, "GET", "/health").status == 200);
+  proc.signal(SIGTERM);
+  CHECK(proc.wait(20) == 0);
+}
+
+TEST_CASE("server export: a client that goes away mid-stream does not hurt the server") {
+  test::TempDir dir;
+  const auto db = (dir / "gone.db").string();
+  {
+    StoreConfig sc;
+    sc.path = db;
+    Store store(sc);
+    const TimeMs now = wall_ms();
+    for (int i = 0; i < 30'000; ++i) {
+      PositionFix f;
+      f.ts_ms = now - 3'000'000 + i * 100;
+      f.latlon = LatLon{54, 4};
+      f.ais_type = 1;
+      store.add_position(244700923, f);
+    }
+    store.flush();
+  }
+  const int port = test::free_port();
+  test::ChildProcess proc({kServer},
+                          {"HTTP_PORT=" + std::to_string(port), "DB_PATH=" + db, "SOURCE=none",
+                           "ENV_FILE=", "EXPORT_BUFFER_KB=16"},
+                          dir / "server.log");
+  REQUIRE(test::wait_for([&] { return test::http_request(port, "GET", "/health").status != 0; }, 20));
+  for (int round = 0; round < 5; ++round) {
+    // Ask for the export, read a few bytes, hang up.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    const std::string req = "GET /v1/positions/export.csv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
+    char buf[512];
+    CHECK(::recv(fd, buf, sizeof buf, 0) > 0);
+    ::close(fd);
+  }
+  // Still answering, and a complete export still works.
+  const auto r = test::http_request(port, "GET", "/v1/positions/export.csv", {}, 30);
+  REQUIRE(r.status == 200);
+  const Chunked body = dechunk(r.body);
+  CHECK(body.ok);
+  for (const std::size_t size : body.chunk_sizes) CHECK(size <= 16 * 1024);
+  CHECK(parse_csv_with_python(dir, body.body).size() == 30'001);
   proc.signal(SIGTERM);
   CHECK(proc.wait(20) == 0);
 }
