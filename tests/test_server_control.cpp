@@ -231,3 +231,35 @@ TEST_CASE("server control: simulator start and stop change what /v1/vessels show
   CHECK(s.call("GET", "/v1/sim/stop").status == 405);
   CHECK(s.stop() == 0);
 }
+
+TEST_CASE("server control: the simulator runs beside aisstream.io, its vessels marked as simulated") {
+  const auto msgs = simulated(3, 2);
+  std::vector<std::string> frames;
+  std::set<Mmsi> live;
+  for (const auto& m : msgs) {
+    frames.push_back(bench::to_aisstream_frame(m));
+    live.insert(m.mmsi);
+  }
+  test::MockOptions mo;
+  mo.api_key = kKey;
+  mo.frame_interval_ms = 2;
+  mo.frames = std::move(frames);
+  test::MockAisstream mock(mo);
+  test::TempDir dir;
+  Server s(dir, {"AISSTREAM_API_KEY=" + kKey, "AISSTREAM_URL=" + mock.url(), "SIM_SEED=99"});
+  REQUIRE(wait_for([&] { return s.vessels() == live; }, 20));
+  REQUIRE(s.call("POST", "/v1/sim/start?vessels=4&speed=50").status == 200);
+  REQUIRE(wait_for([&] { return s.vessels().size() == live.size() + 4; }, 20));
+  const json::value page = json::parse(s.call("GET", "/v1/vessels?limit=1000").body);
+  std::size_t simulated_count = 0;
+  for (const auto& v : page.at("vessels").as_array()) {
+    const bool is_live = live.contains(v.at("mmsi").to_number<Mmsi>());
+    CHECK(v.at("source").as_string() == (is_live ? "aisstream" : "simulator"));
+    simulated_count += is_live ? 0 : 1;
+  }
+  CHECK(simulated_count == 4);
+  CHECK(json::parse(s.call("GET", "/health").body).at("source").at("kind").as_string() == "aisstream");
+  REQUIRE(s.call("POST", "/v1/sim/stop").status == 200);
+  REQUIRE(wait_for([&] { return s.vessels() == live; }, 5));  // the live vessels stay
+  CHECK(s.stop() == 0);
+}
