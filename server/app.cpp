@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <unordered_set>
+
 #include <aistrack/version.hpp>
 
 namespace aistrack::server {
@@ -84,12 +86,20 @@ App::App(const ServerConfig& config, TimeMs now_ms, asio::io_context* feed_io)
       source_(resolve_source(config)),
       store_(store_config(config)),
       tracker_(tracker_config(config)) {
+  SimRequest initial_sim;
+  initial_sim.running = source_ == SourceKind::simulator && config_.sim_vessels > 0;
+  initial_sim.vessels = config_.sim_vessels > 0 ? config_.sim_vessels : SimRequest{}.vessels;
+  // The watch list saved by an earlier run (if any) replaces MMSI_LIST before anything is restored.
+  control_ = std::make_unique<Control>(store_, config_, initial_sim);
+  const ControlState control = control_->state();
+  tracker_.set_mmsi_allow(std::unordered_set<Mmsi>(control.watchlist.begin(), control.watchlist.end()));
   const auto restored = store_.vessels();
   tracker_.restore(restored);
   log(LogLevel::info, "store {} (schema v{}): reloaded {} vessels", store_.path(), store_.schema_version(),
       tracker_.size());
-  if (!config_.mmsi_list.empty()) {
-    log(LogLevel::info, "tracking only the {} MMSIs of MMSI_LIST", config_.mmsi_list.size());
+  if (!control.watchlist.empty()) {
+    log(LogLevel::info, "tracking only the {} MMSIs of the watch list ({})", control.watchlist.size(),
+        control.watchlist_origin == ControlOrigin::database ? "database" : "MMSI_LIST");
   }
   switch (source_) {
     case SourceKind::simulator:
@@ -99,6 +109,9 @@ App::App(const ServerConfig& config, TimeMs now_ms, asio::io_context* feed_io)
         sc.seed = config_.sim_seed;
         sc.start_ms = now_ms;
         simulator_.emplace(std::move(sc));
+        sim_anchor_ms_ = sim_wall_anchor_ms_ = now_ms;
+        sim_started_ms_ = now_ms;
+        sim_applied_ = initial_sim;
         log(LogLevel::info, "{}: the source is the built-in simulator ({} vessels, seed {})",
             config_.aisstream_api_key.empty() ? "AISSTREAM_API_KEY is not set" : "SOURCE=simulator",
             config_.sim_vessels, config_.sim_seed);
@@ -124,20 +137,18 @@ App::App(const ServerConfig& config, TimeMs now_ms, asio::io_context* feed_io)
       net::AisstreamClientConfig fc;
       fc.url = config_.aisstream_url;
       fc.subscription.api_key = config_.aisstream_api_key;
-      fc.subscription.boxes = config_.aisstream_bboxes;
-      fc.subscription.mmsi = config_.mmsi_list;
-      fc.subscription.message_types = config_.aisstream_message_types;
+      fc.subscription = subscription_of(control);
+      fc.subscription.api_key = config_.aisstream_api_key;
       fc.ca_file = config_.aisstream_ca_file;
       fc.stall_timeout_ms = config_.aisstream_stall_timeout_s * 1000;
       fc.ping_interval_ms = config_.aisstream_ping_interval_s * 1000;
       fc.backoff_max_ms = std::max<std::int64_t>(config_.aisstream_backoff_max_s * 1000, fc.backoff_min_ms);
       fc.rate_limited_min_ms = config_.aisstream_rate_limit_wait_s * 1000;
-      if (config_.mmsi_list.size() > aisstream::kMaxSubscribedMmsi) {
+      if (control.watchlist.size() > aisstream::kMaxSubscribedMmsi) {
         log(LogLevel::info,
-            "MMSI_LIST has {} MMSIs, more than the {} aisstream.io accepts: subscribing without an MMSI "
-            "filter "
-            "and filtering here",
-            config_.mmsi_list.size(), aisstream::kMaxSubscribedMmsi);
+            "the watch list has {} MMSIs, more than the {} aisstream.io accepts: subscribing without an MMSI "
+            "filter and filtering here",
+            control.watchlist.size(), aisstream::kMaxSubscribedMmsi);
       }
       feed_ = std::make_unique<net::AisstreamClient>(
           *feed_io, std::move(fc),
@@ -202,6 +213,7 @@ App::App(const ServerConfig& config, TimeMs now_ms, asio::io_context* feed_io)
     }
   });
   next_purge_ms_ = now_ms;  // purge once at start-up, then hourly
+  applied_versions_ = control_->versions();
 }
 
 App::~App() = default;
@@ -415,22 +427,8 @@ void App::tick(TimeMs now_ms) {
   drain_frames();
   drain_nmea();
   if (replay_) step_replay(now_ms);
-  if (simulator_) {
-    sim_batch_.clear();
-    simulator_->step(now_ms, sim_batch_);
-    if (!sim_batch_.empty()) {
-      {
-        std::unique_lock lock(tracker_mutex_);
-        for (const Message& m : sim_batch_) tracker_.apply(m, now_ms);
-      }
-      {
-        std::lock_guard lock(stats_mutex_);
-        messages_ += sim_batch_.size();
-        last_message_ms_ = sim_batch_.back().ts_ms;
-      }
-      write_pending();
-    }
-  }
+  apply_control(now_ms);
+  if (simulator_) step_sim(now_ms);
   // Live clients hear of changes before the Store's timed commit, which may take a while.
   if (!changed_.empty()) {
     change_listener_(changed_);
@@ -455,6 +453,153 @@ void App::tick(TimeMs now_ms) {
       next_purge_ms_ = now_ms + kPurgeEveryMs;
     }
   }
+}
+
+void App::step_sim(TimeMs now_ms) {
+  sim_batch_.clear();
+  const auto sim_now_ms =
+      sim_anchor_ms_ + static_cast<TimeMs>(static_cast<double>(now_ms - sim_wall_anchor_ms_) * sim_speed_);
+  simulator_->step(sim_now_ms, sim_batch_);
+  if (sim_batch_.empty()) return;
+  if (sim_speed_ != 1.0) {
+    for (Message& m : sim_batch_) {
+      m.ts_ms = sim_wall_anchor_ms_ +
+                static_cast<TimeMs>(static_cast<double>(m.ts_ms - sim_anchor_ms_) / sim_speed_);
+    }
+  }
+  {
+    std::unique_lock lock(tracker_mutex_);
+    for (const Message& m : sim_batch_) tracker_.apply(m, now_ms);
+  }
+  {
+    std::lock_guard lock(stats_mutex_);
+    messages_ += sim_batch_.size();
+    sim_messages_ += sim_batch_.size();
+    last_message_ms_ = sim_batch_.back().ts_ms;
+  }
+  write_pending();
+}
+
+std::string_view App::mmsi_filter_mode(std::size_t watchlist_size) noexcept {
+  if (watchlist_size == 0) return "none";
+  return watchlist_size <= aisstream::kMaxSubscribedMmsi ? "service" : "local";
+}
+
+aisstream::Subscription App::subscription_of(const ControlState& state) const {
+  aisstream::Subscription sub;
+  sub.boxes = state.areas;
+  // subscription_json() leaves FiltersShipMMSI out above 50 MMSIs; the Tracker's allow-list filters then.
+  sub.mmsi = state.watchlist;
+  sub.message_types = config_.aisstream_message_types;
+  return sub;  // api_key empty: the client keeps its own
+}
+
+void App::apply_control(TimeMs now_ms) {
+  const auto versions = control_->versions();
+  if (versions == applied_versions_) return;
+  const ControlState state = control_->state();
+  if (state.watchlist_version != applied_versions_[0]) apply_watchlist(state);
+  if (feed_ &&
+      (state.watchlist_version != applied_versions_[0] || state.areas_version != applied_versions_[1])) {
+    feed_->set_subscription(subscription_of(state));
+  }
+  if (state.areas_version != applied_versions_[1]) {
+    log(LogLevel::info, "areas changed: {} boxes{}", state.areas.size(),
+        feed_ ? "" : " (they only filter the aisstream.io subscription, which is not the source)");
+  }
+  if (state.sim_version != applied_versions_[2]) apply_sim(state.sim, now_ms);
+  applied_versions_ = {state.watchlist_version, state.areas_version, state.sim_version};
+}
+
+void App::apply_watchlist(const ControlState& state) {
+  std::unordered_set<Mmsi> allow(state.watchlist.begin(), state.watchlist.end());
+  std::size_t before_size = 0;
+  {
+    std::shared_lock lock(tracker_mutex_);
+    before_size = tracker_.mmsi_allow().size();
+  }
+  const std::string_view before = mmsi_filter_mode(before_size);
+  // Vessels newly allowed come back with their stored last state, as they would after a restart.
+  const auto stored = store_.vessels();
+  std::size_t dropped = 0;
+  std::size_t reloaded = 0;
+  {
+    std::unique_lock lock(tracker_mutex_);
+    dropped = tracker_.set_mmsi_allow(std::move(allow));
+    std::vector<VesselState> back;
+    for (const auto& v : stored) {
+      if (!tracker_.latest(v.mmsi)) back.push_back(v);
+    }
+    const std::size_t size_before = tracker_.size();
+    tracker_.restore(back);
+    reloaded = tracker_.size() - size_before;
+  }
+  const std::string_view after = mmsi_filter_mode(state.watchlist.size());
+  log(LogLevel::info, "watch list changed: {} MMSIs ({} dropped from memory, {} reloaded from the store)",
+      state.watchlist.size(), dropped, reloaded);
+  if (feed_ && before != after) {
+    log(LogLevel::info, "aisstream.io MMSI filter: {} → {}{}", before, after,
+        after == "local" ? " (more than 50 MMSIs: the subscription has no MMSI filter; filtering here)" : "");
+  }
+}
+
+void App::apply_sim(const SimRequest& sim, TimeMs now_ms) {
+  if (!sim.running) {
+    if (!simulator_) return;
+    // The fleet leaves the live picture (its stored positions stay): only vessels whose latest
+    // position came from the simulator, so a real vessel that shares an MMSI is kept.
+    std::unordered_set<Mmsi> fleet;
+    for (const auto& v : simulator_->vessels()) fleet.insert(v.mmsi);
+    simulator_.reset();
+    std::size_t removed = 0;
+    {
+      std::unique_lock lock(tracker_mutex_);
+      removed = tracker_.erase_if([&](const VesselState& v) {
+        return fleet.contains(v.mmsi) && (!v.position || v.position->source == Source::simulator);
+      });
+    }
+    {
+      std::lock_guard lock(stats_mutex_);
+      sim_applied_.running = false;
+    }
+    log(LogLevel::info, "simulator stopped ({} simulated vessels removed from memory)", removed);
+    return;
+  }
+  const TimeMs sim_now_ms =
+      sim_anchor_ms_ + static_cast<TimeMs>(static_cast<double>(now_ms - sim_wall_anchor_ms_) * sim_speed_);
+  if (!simulator_ || simulator_->vessels().size() != sim.vessels) {
+    SimConfig sc;
+    sc.vessels = sim.vessels;
+    sc.seed = config_.sim_seed;
+    sc.start_ms = now_ms;
+    simulator_.emplace(std::move(sc));
+    sim_anchor_ms_ = now_ms;
+    std::lock_guard lock(stats_mutex_);
+    sim_messages_ = 0;
+    sim_started_ms_ = now_ms;
+  } else {
+    sim_anchor_ms_ = sim_now_ms;  // same fleet, new pace from here on
+  }
+  sim_wall_anchor_ms_ = now_ms;
+  sim_speed_ = sim.speed;
+  {
+    std::lock_guard lock(stats_mutex_);
+    sim_applied_ = sim;
+  }
+  log(LogLevel::info, "simulator running: {} vessels at {}x, seed {}", sim.vessels, sim.speed,
+      config_.sim_seed);
+}
+
+App::SimStatus App::sim_status() const {
+  std::lock_guard lock(stats_mutex_);
+  SimStatus st;
+  st.running = sim_applied_.running;
+  st.vessels = sim_applied_.vessels;
+  st.speed = sim_applied_.speed;
+  st.seed = config_.sim_seed;
+  st.messages = sim_messages_;
+  st.started_ms = sim_started_ms_;
+  return st;
 }
 
 void App::shutdown() {
@@ -531,9 +676,10 @@ Health App::health(TimeMs now_ms) const {
                                    {"capacity", config_.ingest_queue_frames},
                                    {"dropped", queue_dropped_}};
   }
-  if (simulator_) {
-    source["vessels"] = config_.sim_vessels;
-    source["seed"] = config_.sim_seed;
+  // From the applied status, never simulator_ itself: tick() may replace it on another thread.
+  if (const SimStatus sim = sim_status(); sim.running) {
+    source["vessels"] = sim.vessels;
+    source["seed"] = sim.seed;
   }
   if (feed_) {
     const net::FeedStatus fs = feed_->status();
@@ -554,6 +700,7 @@ Health App::health(TimeMs now_ms) const {
         {"bytes_received", fs.bytes},
         {"connects", fs.connects},
         {"service_errors", fs.service_errors},
+        {"resubscriptions", fs.resubscriptions},
         {"reconnects", std::move(reconnects)},
         {"permessage_deflate", fs.permessage_deflate},
         {"last_error", fs.last_error.empty() ? json::value(nullptr) : json::value(fs.last_error)}};

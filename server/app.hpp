@@ -4,6 +4,7 @@
 #pragma once
 
 #include "config.hpp"
+#include "control.hpp"
 #include "nmea_sources.hpp"
 
 #include <aistrack/aisstream.hpp>
@@ -100,6 +101,23 @@ class App {
   void for_each_vessel(const std::function<void(const VesselState&)>& visit) const;
   /// The Store, for queries (its query methods are thread-safe; never write through it).
   [[nodiscard]] const Store& store() const noexcept { return store_; }
+  /// Run-time control (watch list, areas, simulator; issue #10). Control is thread-safe and is the
+  /// App's command inbox, so, like a mutex, it may be changed through a const App: HTTP handlers
+  /// change it and tick() applies the changes. Access control (issue #8) belongs in the routes.
+  [[nodiscard]] Control& control() const noexcept { return *control_; }
+  /// What the simulator is doing now (as applied by the last tick).
+  struct SimStatus {
+    bool running = false;
+    std::size_t vessels = 0;
+    double speed = 1.0;
+    std::uint64_t seed = 0;
+    std::uint64_t messages = 0;        ///< messages it produced since it last started
+    std::optional<TimeMs> started_ms;  ///< when it last started (ms UTC)
+  };
+  [[nodiscard]] SimStatus sim_status() const;
+  /// "service" (the watch list is sent to aisstream.io as FiltersShipMMSI), "local" (more than 50 MMSIs:
+  /// the subscription has no MMSI filter and the Tracker filters) or "none" (empty list: every vessel).
+  [[nodiscard]] static std::string_view mmsi_filter_mode(std::size_t watchlist_size) noexcept;
   /// The settings the App was built with.
   [[nodiscard]] const ServerConfig& config() const noexcept { return config_; }
 
@@ -113,6 +131,11 @@ class App {
   void drain_frames();
   void drain_nmea();
   void step_replay(TimeMs now_ms);
+  void apply_control(TimeMs now_ms);
+  void apply_watchlist(const ControlState& state);
+  void apply_sim(const SimRequest& sim, TimeMs now_ms);
+  void step_sim(TimeMs now_ms);
+  [[nodiscard]] aisstream::Subscription subscription_of(const ControlState& state) const;
   aisstream::Status ingest_result(aisstream::Result&& result, std::string_view frame, TimeMs now_ms);
 
   ServerConfig config_;
@@ -121,7 +144,17 @@ class App {
   Store store_;
   mutable std::shared_mutex tracker_mutex_;  // guards tracker_
   Tracker tracker_;
+  std::unique_ptr<Control> control_;
+  std::array<std::uint64_t, 3> applied_versions_{};  // Control versions tick() has applied
   std::optional<Simulator> simulator_;
+  // Simulated time runs `speed` times faster than wall time from these anchors (ms UTC); messages
+  // are re-stamped to wall time so a sped-up fleet never looks like it reports from the future.
+  double sim_speed_ = 1.0;
+  TimeMs sim_anchor_ms_ = 0;
+  TimeMs sim_wall_anchor_ms_ = 0;
+  std::uint64_t sim_messages_ = 0;        // stats_mutex_
+  std::optional<TimeMs> sim_started_ms_;  // stats_mutex_
+  SimRequest sim_applied_;                // stats_mutex_
   std::unique_ptr<net::AisstreamClient> feed_;
   std::unique_ptr<Replay> replay_;
   // NMEA: one Assembler per input so fragments never join across inputs (0 UDP, 1 TCP, 2 file).

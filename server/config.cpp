@@ -240,6 +240,17 @@ const std::vector<Setting>& settings() {
       {"STATS_GAP_S", "600",
        "Stats: a longer interval between two fixes is a gap (also caps SOG weights), seconds",
        [](ServerConfig& c, auto n, auto v) { c.stats_gap_s = integer_in<int>(n, v, 1, 86'400); }},
+      // --- run-time control and export (issue #10) ---
+      {"EXPORT_BUFFER_KB", "256",
+       "memory bound of one /v1/positions/export.csv response, KiB: the body is streamed in parts of at most "
+       "this size",
+       [](ServerConfig& c, auto n, auto v) {
+         c.export_buffer_kb = integer_in<std::size_t>(n, v, 16, 65'536);
+       }},
+      {"EXPORT_MAX_ROWS", "1000000", "largest limit= of /v1/positions/export.csv, rows",
+       [](ServerConfig& c, auto n, auto v) {
+         c.export_max_rows = integer_in<std::size_t>(n, v, 1, 100'000'000);
+       }},
       {"TRACK_MAX_LIMIT", "10000", "largest page of /v1/ais/{mmsi}/track (limit=), fixes",
        [](ServerConfig& c, auto n, auto v) {
          c.track_max_limit = integer_in<std::size_t>(n, v, 1, 1'000'000);

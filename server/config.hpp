@@ -74,6 +74,10 @@ struct ServerConfig {
   int stats_gap_s = 600;                 ///< Stats: a longer interval between fixes is a gap, seconds
   std::size_t track_max_limit = 10'000;  ///< largest page of GET /v1/ais/{mmsi}/track, fixes
 
+  // --- run-time control and export (issue #10) ---
+  std::size_t export_buffer_kb = 256;       ///< memory bound of one streamed export response, KiB
+  std::size_t export_max_rows = 1'000'000;  ///< largest limit= of GET /v1/positions/export.csv
+
   // --- maps (issue #6) ---
   std::string map_tile_url = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";  ///< base layer; empty: none
   std::string map_seamark_url = "https://tiles.openseamap.org/seamark/{z}/{x}/{y}.png";  ///< empty: none

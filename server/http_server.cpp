@@ -1,6 +1,7 @@
 #include "http_server.hpp"
 
 #include "app.hpp"
+#include "http_stream.hpp"
 #include "json_view.hpp"
 #include "live_hub.hpp"
 #include "log.hpp"
@@ -211,9 +212,21 @@ int run_server(const ServerConfig& config) {
     con->set_body(req.method == "HEAD" ? std::string() : std::move(res.body));
     log(LogLevel::debug, "{} {} → {}", req.method, req.target, res.status);
   };
+  // A response with a body stream (the CSV export, issue #10) is written on the raw socket by
+  // http_stream.cpp, part by part; websocketpp's response stays deferred and is never sent.
+  auto stream = [&](const WsServer::connection_ptr& con, const Request& req, Response res) {
+    StreamOptions options;
+    options.max_chunk_bytes = config.export_buffer_kb * 1024;
+    options.on_error = [target = req.target](std::string_view what) {
+      log(LogLevel::error, "GET {}: stream aborted: {}", target, what);
+    };
+    log(LogLevel::debug, "{} {} → {} (streamed)", req.method, req.target, res.status);
+    stream_response(con->get_raw_socket(), con, std::move(res), req.method == "HEAD", slow_pool,
+                    std::move(options));
+  };
   http.set_http_handler([&](websocketpp::connection_hdl hdl) {
     const auto con = http.get_con_from_hdl(hdl);
-    Request req{con->get_request().get_method(), con->get_resource()};
+    Request req{con->get_request().get_method(), con->get_resource(), con->get_request_body()};
     if (path_of(req.target) == kLivePath) {
       fill(con, req,
            error_response(426, "upgrade_required", "/v1/live is a WebSocket endpoint: connect with ws://"));
@@ -225,6 +238,10 @@ int run_server(const ServerConfig& config) {
         Response res = answer(req);
         // Complete on a network thread: the connection's socket belongs to `io`.
         asio::post(io, [&, con, req, res = std::move(res)]() mutable {
+          if (res.stream) {
+            stream(con, req, std::move(res));
+            return;
+          }
           fill(con, req, std::move(res));
           std::error_code ignored;
           con->send_http_response(ignored);
@@ -232,7 +249,12 @@ int run_server(const ServerConfig& config) {
       });
       return;
     }
-    fill(con, req, answer(req));
+    Response res = answer(req);
+    if (res.stream && !con->defer_http_response()) {
+      stream(con, req, std::move(res));
+      return;
+    }
+    fill(con, req, std::move(res));
   });
 
   std::error_code ec;

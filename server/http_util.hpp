@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,7 +17,18 @@ namespace aistrack::server {
 /// A request as the router sees it.
 struct Request {
   std::string method;
-  std::string target;  ///< path and query, e.g. "/v1/vessels?limit=10"
+  std::string target;     ///< path and query, e.g. "/v1/vessels?limit=10"
+  std::string body = {};  ///< request body (at most 64 KiB, the HTTP layer refuses more)
+};
+
+/// A response body produced part by part (a large export), so no more than one part is in memory.
+/// next() runs off the network threads (it may query the Store) and never concurrently with itself.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  /// Appends the next part of the body to `out` (empty on entry), at most `max_bytes`; returns false
+  /// when this part is the last. Throwing aborts the response (the client sees it truncated).
+  virtual bool next(std::string& out, std::size_t max_bytes) = 0;
 };
 
 /// A response ready to send.
@@ -25,6 +37,9 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers (e.g. Allow)
+  /// When set, the body comes from here instead of `body`, sent with Transfer-Encoding: chunked
+  /// (http_stream.hpp).
+  std::shared_ptr<BodyStream> stream = {};
 };
 
 /// Decoded query parameters (last value wins).

@@ -88,7 +88,7 @@ Response list_vessels(const App& app, const Query& q, TimeMs now_ms) {
 }  // namespace
 
 Api::Api(const App& app, const ServerConfig& config) : app_(app) {
-  for (auto make : {make_stats_routes, make_map_routes, make_web_routes}) {
+  for (auto make : {make_stats_routes, make_map_routes, make_web_routes, make_control_routes}) {
     if (auto m = make(app, config)) modules_.push_back(std::move(m));
   }
 }

@@ -34,6 +34,10 @@ std::unique_ptr<RouteModule> make_map_routes(const App& app, const ServerConfig&
 /// Routes of the dashboard (issue #7): / and /static/{file} (routes_web.cpp).
 std::unique_ptr<RouteModule> make_web_routes(const App& app, const ServerConfig& config);
 
+/// Routes of run-time control (#10): /v1/watchlist, /v1/areas, /v1/sim, /v1/positions/export.csv
+/// (routes_control.cpp).
+std::unique_ptr<RouteModule> make_control_routes(const App& app, const ServerConfig& config);
+
 /// Routes requests to the App and the feature modules. Thread-safe when the modules are.
 class Api {
  public:

@@ -6,6 +6,7 @@
 // builds JSON (json_view.hpp), and every writer works on one bounded page (TRACK_MAX_LIMIT).
 #include "routes.hpp"
 
+#include "csv.hpp"
 #include "json_view.hpp"
 
 #include <aistrack/stats.hpp>
@@ -39,14 +40,6 @@ struct BadParam {
 };
 
 Response bad_param(const BadParam& e) { return error_response(400, "invalid_parameter", e.message); }
-
-/// Shortest text that reads back as the same double (std::to_chars).
-std::string number_text(double v) {
-  std::array<char, 32> buf{};
-  const auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v);
-  if (ec != std::errc{}) return "0";
-  return std::string(buf.data(), end);
-}
 
 std::optional<std::string> param(const Query& q, const char* name) {
   const auto it = q.find(name);
@@ -272,58 +265,11 @@ std::string track_geojson(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms, const TrackPa
   return json::serialize(json::object{{"type", "FeatureCollection"}, {"features", std::move(features)}});
 }
 
-/// One RFC 4180 field: quoted when it holds a comma, a quote or a line break.
-void csv_field(std::string& out, std::string_view v) {
-  if (v.find_first_of(",\"\r\n") == std::string_view::npos) {
-    out += v;
-    return;
-  }
-  out += '"';
-  for (const char c : v) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-}
-
-template <class T>
-std::string opt_text(const std::optional<T>& v) {
-  if (!v) return {};
-  if constexpr (std::is_floating_point_v<T>) {
-    return number_text(*v);
-  } else {
-    return std::to_string(*v);
-  }
-}
-
-/// RFC 4180: CRLF line ends, a header row, empty fields for unknown values.
+/// RFC 4180: CRLF line ends, a header row, empty fields for unknown values (csv.hpp).
 std::string track_csv(Mmsi mmsi, const TrackPage& page) {
-  std::string out = "mmsi,time,lat,lon,sog,cog,heading,rot,nav_status,nav_status_code,ais_type,source\r\n";
+  std::string out(kPositionCsvHeader);
   out.reserve(out.size() + page.fixes.size() * 110);
-  const std::string mmsi_text = std::to_string(mmsi);
-  for (const PositionFix& f : page.fixes) {
-    const std::string fields[] = {
-        mmsi_text,
-        format_iso8601(f.ts_ms),
-        number_text(f.latlon.lat_deg),
-        number_text(f.latlon.lon_deg),
-        opt_text(f.sog_kn),
-        opt_text(f.cog_deg),
-        opt_text(f.heading_deg),
-        opt_text(f.rot_deg_min),
-        f.nav_status ? std::string(to_string(*f.nav_status)) : std::string(),
-        f.nav_status ? std::to_string(static_cast<int>(*f.nav_status)) : std::string(),
-        std::to_string(f.ais_type),
-        std::string(to_string(f.source)),
-    };
-    bool first = true;
-    for (const std::string& field : fields) {
-      if (!first) out += ',';
-      csv_field(out, field);
-      first = false;
-    }
-    out += "\r\n";
-  }
+  for (const PositionFix& f : page.fixes) append_position_csv_row(out, mmsi, f);
   return out;
 }
 

@@ -397,6 +397,31 @@ std::string subscription_json(const Subscription& sub) {
   return json::serialize(o);
 }
 
+bool validate_bounding_box(const BoundingBox& b, int index, std::string& error) {
+  const std::string name = "box " + std::to_string(index);
+  const bool finite = std::isfinite(b.lat1_deg) && std::isfinite(b.lon1_deg) && std::isfinite(b.lat2_deg) &&
+                      std::isfinite(b.lon2_deg);
+  if (!finite) {
+    error = name + ": every corner must be a finite number";
+    return false;
+  }
+  const bool lat_ok = std::abs(b.lat1_deg) <= 90 && std::abs(b.lat2_deg) <= 90;
+  const bool lon_ok = std::abs(b.lon1_deg) <= 180 && std::abs(b.lon2_deg) <= 180;
+  if (!lat_ok && lon_ok && std::abs(b.lon1_deg) <= 90 && std::abs(b.lon2_deg) <= 90) {
+    error = name + " looks like lon,lat: aisstream.io wants latitude first (lat1,lon1,lat2,lon2)";
+    return false;
+  }
+  if (!lat_ok) {
+    error = name + ": latitudes must be within -90..90";
+    return false;
+  }
+  if (!lon_ok) {
+    error = name + ": longitudes must be within -180..180";
+    return false;
+  }
+  return true;
+}
+
 std::optional<std::vector<BoundingBox>> parse_bounding_boxes(std::string_view text, std::string& error) {
   std::vector<BoundingBox> out;
   std::size_t pos = 0;
@@ -430,22 +455,9 @@ std::optional<std::vector<BoundingBox>> parse_bounding_boxes(std::string_view te
       }
       p = comma + 1;
     }
-    const bool lat_ok = std::abs(v[0]) <= 90 && std::abs(v[2]) <= 90;
-    const bool lon_ok = std::abs(v[1]) <= 180 && std::abs(v[3]) <= 180;
-    if (!lat_ok && lon_ok && std::abs(v[1]) <= 90 && std::abs(v[3]) <= 90) {
-      error = "box " + std::to_string(index) + " ('" + std::string(box) +
-              "') looks like lon,lat: aisstream.io wants latitude first (lat1,lon1,lat2,lon2)";
-      return std::nullopt;
-    }
-    if (!lat_ok) {
-      error = "box " + std::to_string(index) + ": latitudes must be within -90..90";
-      return std::nullopt;
-    }
-    if (!lon_ok) {
-      error = "box " + std::to_string(index) + ": longitudes must be within -180..180";
-      return std::nullopt;
-    }
-    out.push_back(BoundingBox{v[0], v[1], v[2], v[3]});
+    const BoundingBox b{v[0], v[1], v[2], v[3]};
+    if (!validate_bounding_box(b, index, error)) return std::nullopt;
+    out.push_back(b);
     if (end == text.size()) break;
   }
   return out;

@@ -133,6 +133,12 @@ INSERT INTO positions_v2 (mmsi, ts_ms, seq, lat_deg, lon_deg, sog_kn, cog_deg, h
 DROP TABLE positions;  -- and its index positions_mmsi_ts: the primary key replaces it
 ALTER TABLE positions_v2 RENAME TO positions;
 )sql",
+    // 2 -> 3: run-time settings (the watch list and areas changed over the API, issue #10) as key/value
+    // text, so they survive a restart. IF NOT EXISTS: pre-release builds of the control branch created
+    // this table outside the numbered migrations.
+    R"sql(
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+)sql",
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion, "one migration per schema version");
 
@@ -524,7 +530,14 @@ struct Store::Impl {
   mutable std::mutex read_mutex;
   DbPtr reader;
   StmtPtr read_latest, read_track, read_track_motion, count_track, read_vessels;
-  StmtPtr read_track_page;  // track_page(): seq first, then the fix columns
+  StmtPtr read_track_page;  // track_page(), positions_page(): seq first, then the fix columns
+  StmtPtr read_next_mmsi;   // positions_page(): the next MMSI with positions, through the primary key
+  StmtPtr read_setting;
+
+  // save_setting(): its own connection, so any thread may save without touching the writer's.
+  mutable std::mutex settings_mutex;
+  DbPtr settings_db;
+  StmtPtr save_setting_stmt;
 
   // Counters shared with stats() on other threads.
   mutable std::mutex stats_mutex;
@@ -687,6 +700,9 @@ struct Store::Impl {
     // cursor's own millisecond up to its seq.
     read_track_page = prepare(reader.get(), "SELECT seq, " + fix_cols + range +
                                                 "AND (ts_ms > ?4 OR seq > ?5) ORDER BY ts_ms, seq LIMIT ?6");
+    read_next_mmsi =
+        prepare(reader.get(), "SELECT mmsi FROM positions WHERE mmsi > ?1 ORDER BY mmsi LIMIT 1");
+    read_setting = prepare(reader.get(), "SELECT value FROM settings WHERE key = ?1");
   }
 
   // ---- writing --------------------------------------------------------------------------------
@@ -1167,6 +1183,97 @@ TrackPage Store::track_page(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms, std::option
   }
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) im.read_failed(rc);
   return out;
+}
+
+PositionsPage Store::positions_page(TimeMs from_ms, TimeMs to_ms, const std::vector<Mmsi>& mmsi,
+                                    std::optional<PositionsCursor> after, std::size_t limit) const {
+  const Impl& im = *impl_;
+  PositionsPage out;
+  if (limit == 0 || from_ms > to_ms) return out;
+  constexpr auto kMin = std::numeric_limits<sqlite3_int64>::min();
+  constexpr auto kMax = std::numeric_limits<sqlite3_int64>::max();
+  // Vessels visited per page: with a large fleet and few recent rows, a page ends early rather than
+  // holding the read lock for a walk over every MMSI.
+  constexpr std::size_t kMaxVisits = 1000;
+  const std::lock_guard lock(im.read_mutex);
+  // The first vessel after `m` that has positions (any time), or nullopt at the end.
+  auto next_mmsi = [&](std::optional<Mmsi> m) -> std::optional<Mmsi> {
+    if (!mmsi.empty()) {
+      const auto it = m ? std::upper_bound(mmsi.begin(), mmsi.end(), *m) : mmsi.begin();
+      return it == mmsi.end() ? std::nullopt : std::optional<Mmsi>(*it);
+    }
+    sqlite3_stmt* s = im.read_next_mmsi.get();
+    const ResetOnExit reset(s);
+    sqlite3_bind_int64(s, 1, m ? static_cast<sqlite3_int64>(*m) : -1);
+    const int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return std::nullopt;
+    if (rc != SQLITE_ROW) im.read_failed(rc);
+    return col_int<Mmsi>(s, 0);
+  };
+  std::optional<Mmsi> current = after ? std::optional<Mmsi>(after->mmsi) : next_mmsi(std::nullopt);
+  std::optional<PositionsCursor> within = after;  // resume point inside `current`
+  std::size_t visits = 0;
+  while (current && out.rows.size() < limit) {
+    if (visits++ == kMaxVisits) {
+      out.next = PositionsCursor{*current, kMax, kMax};  // resume after the vessel visited last
+      return out;
+    }
+    const Mmsi m = *current;
+    const std::size_t want = limit - out.rows.size();
+    sqlite3_stmt* s = im.read_track_page.get();
+    {
+      const ResetOnExit reset(s);
+      sqlite3_bind_int64(s, 1, m);
+      sqlite3_bind_int64(s, 2, within ? std::max(from_ms, within->ts_ms) : from_ms);
+      sqlite3_bind_int64(s, 3, to_ms);
+      sqlite3_bind_int64(s, 4, within ? within->ts_ms : kMin);
+      sqlite3_bind_int64(s, 5, within ? within->seq : kMin);
+      sqlite3_bind_int64(s, 6, static_cast<sqlite3_int64>(std::min<std::size_t>(want, kMax - 1)));
+      std::size_t rows = 0;
+      int rc = SQLITE_ROW;
+      while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        ++rows;
+        const PositionsCursor c{m, sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 0)};
+        out.rows.push_back(PositionRow{m, read_position(s, 1, TrackFields::all)});
+        out.next = c;
+      }
+      if (rc != SQLITE_DONE) im.read_failed(rc);
+      if (rows == want) return out;  // full: `next` resumes after the last row (the next page may be empty)
+    }
+    within.reset();
+    current = next_mmsi(m);
+  }
+  out.next.reset();  // every vessel walked to its end
+  return out;
+}
+
+std::optional<std::string> Store::load_setting(std::string_view key) const {
+  const Impl& im = *impl_;
+  const std::lock_guard lock(im.read_mutex);
+  sqlite3_stmt* s = im.read_setting.get();
+  const ResetOnExit reset(s);
+  sqlite3_bind_text(s, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+  const int rc = sqlite3_step(s);
+  if (rc == SQLITE_DONE) return std::nullopt;
+  if (rc != SQLITE_ROW) im.read_failed(rc);
+  return col_text(s, 0);
+}
+
+void Store::save_setting(std::string_view key, std::string_view value) {
+  Impl& im = *impl_;
+  const std::lock_guard lock(im.settings_mutex);
+  if (!im.settings_db) {
+    im.settings_db = im.open(SQLITE_OPEN_READWRITE);
+    im.save_setting_stmt = im.prepare(im.settings_db.get(),
+                                      "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) "
+                                      "DO UPDATE SET value = excluded.value");
+  }
+  sqlite3_stmt* s = im.save_setting_stmt.get();
+  sqlite3_bind_text(s, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+  sqlite3_bind_text(s, 2, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+  const int rc = Impl::run(s);
+  sqlite3_clear_bindings(s);
+  if (rc != SQLITE_DONE) im.fail("save a setting to", im.settings_db.get(), rc);
 }
 
 std::size_t Store::visit_track(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms, std::size_t limit,

@@ -129,6 +129,29 @@ void Tracker::restore(const std::vector<VesselState>& states) {
   }
 }
 
+std::size_t Tracker::set_mmsi_allow(std::unordered_set<Mmsi> allow) {
+  impl_->config.mmsi_allow = std::move(allow);
+  if (impl_->config.mmsi_allow.empty()) return 0;
+  return erase_if([this](const VesselState& v) { return !impl_->allowed(v.mmsi); });
+}
+
+const std::unordered_set<Mmsi>& Tracker::mmsi_allow() const noexcept { return impl_->config.mmsi_allow; }
+
+std::size_t Tracker::erase_if(const std::function<bool(const VesselState&)>& pred) {
+  Impl& im = *impl_;
+  std::size_t erased = 0;
+  for (auto it = im.vessels.begin(); it != im.vessels.end();) {
+    if (pred(it->second.state)) {
+      im.recency.erase(it->second.recency);
+      it = im.vessels.erase(it);
+      ++erased;
+    } else {
+      ++it;
+    }
+  }
+  return erased;
+}
+
 std::optional<VesselState> Tracker::latest(Mmsi mmsi) const {
   const auto it = impl_->vessels.find(mmsi);
   if (it == impl_->vessels.end()) return std::nullopt;

@@ -32,18 +32,7 @@ std::vector<std::string> frames_of(const std::vector<Message>& msgs) {
 }
 
 std::vector<Message> simulated(std::size_t vessels, int minutes) {
-  SimConfig sc;
-  sc.vessels = vessels;
-  sc.seed = 5;
-  // Recent enough that nothing looks like it comes from the future or is purged.
-  sc.start_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count() -
-                minutes * 60'000 - 60'000;
-  Simulator sim(sc);
-  std::vector<Message> out;
-  sim.step(sc.start_ms + minutes * 60'000, out);
-  return out;
+  return bench::recent_simulated(vessels, minutes, 5);
 }
 
 struct Server {

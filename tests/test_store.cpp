@@ -336,6 +336,10 @@ TEST_CASE("store: a version-1 file is migrated in place on open, every row kept,
     CHECK(raw.integer("SELECT count(*) FROM raw_messages") == 1);
   }
   CHECK(store.check() == "ok");
+  // Step 2 -> 3 added the settings table (run-time watch list and areas).
+  CHECK(!store.load_setting("watchlist"));
+  store.save_setting("watchlist", "[244700923]");
+  CHECK(store.load_setting("watchlist") == "[244700923]");
 
   // Every row, field for field, in time order; equal times in arrival order.
   for (const Mmsi m : ships) {

@@ -19,6 +19,7 @@
 
 #include <aistrack/message.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -103,6 +104,44 @@ inline constexpr std::size_t kMaxSubscribedMmsi = 50;
 
 /// The subscription message (JSON) to send within 3 s of connecting. Contains the API key: never log it.
 std::string subscription_json(const Subscription& subscription);
+
+/// Checks one box: latitudes within ±90, longitudes within ±180, and not evidently lon-first; on error
+/// returns false and says why in `error` (`index` is the 1-based box number used in the message).
+bool validate_bounding_box(const BoundingBox& box, int index, std::string& error);
+
+/// Decides when a changed subscription may be sent on an open connection: the service takes at most
+/// one subscription per second, so changes that come faster are coalesced into one later send.
+/// Pure logic: the caller passes the clock (`now_ms`, any monotonic ms) and owns the timer.
+class SubscriptionPacer {
+ public:
+  /// At most one send per `min_interval_ms` (aisstream.io: 1000).
+  explicit SubscriptionPacer(TimeMs min_interval_ms = 1000) noexcept : min_interval_ms_(min_interval_ms) {}
+  /// A subscription was sent at `now_ms` (at connect, or the paced one); nothing is pending any more.
+  void sent(TimeMs now_ms) noexcept {
+    last_sent_ms_ = now_ms;
+    pending_ = false;
+  }
+  /// The subscription changed at `now_ms`: returns when to send it (ms, >= now_ms), or nullopt when a
+  /// send is already scheduled, which will carry this change too (the caller sends the newest one).
+  std::optional<TimeMs> changed(TimeMs now_ms) noexcept {
+    if (pending_) return std::nullopt;
+    pending_ = true;
+    if (!last_sent_ms_) return now_ms;
+    return std::max(now_ms, *last_sent_ms_ + min_interval_ms_);
+  }
+  /// The connection ended: nothing is scheduled (the next connection subscribes with the newest anyway).
+  void reset() noexcept {
+    pending_ = false;
+    last_sent_ms_.reset();
+  }
+  /// True while a send is scheduled.
+  [[nodiscard]] bool pending() const noexcept { return pending_; }
+
+ private:
+  TimeMs min_interval_ms_;
+  std::optional<TimeMs> last_sent_ms_;
+  bool pending_ = false;
+};
 
 /// Parses "lat1,lon1,lat2,lon2;…" (latitude first); on error returns nullopt and says why in `error`.
 std::optional<std::vector<BoundingBox>> parse_bounding_boxes(std::string_view text, std::string& error);

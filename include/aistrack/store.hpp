@@ -75,6 +75,27 @@ struct TrackPage {
   std::optional<TrackCursor> next;  ///< the last fix's cursor when more follow; nullopt: last page
 };
 
+/// One row of Store::positions_page.
+struct PositionRow {
+  Mmsi mmsi = 0;
+  PositionFix fix;
+};
+
+/// A position's place in export order (MMSI, report time, arrival number at that time, as in
+/// TrackCursor): the cursor of Store::positions_page.
+struct PositionsCursor {
+  Mmsi mmsi = 0;
+  TimeMs ts_ms = 0;
+  std::int64_t seq = 0;
+  friend bool operator==(const PositionsCursor&, const PositionsCursor&) = default;
+};
+
+/// One page of positions from Store::positions_page.
+struct PositionsPage {
+  std::vector<PositionRow> rows;        ///< in (mmsi, ts_ms, seq) order
+  std::optional<PositionsCursor> next;  ///< where the next page starts; nullopt: this was the last page
+};
+
 /// SQLite-backed store. The schema is created and migrated by `PRAGMA user_version`.
 ///
 /// Thread-safety: writers (add_*, upsert_vessel, poll, flush, purge_step) must be called
@@ -84,7 +105,7 @@ struct TrackPage {
 class Store {
  public:
   /// Schema version this build writes; a newer file is refused.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   /// Opens (creating or migrating) the database; throws StoreError naming the path and the cause.
   explicit Store(StoreConfig config);
@@ -121,6 +142,20 @@ class Store {
   std::size_t visit_track(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms, std::size_t limit,
                           const std::function<void(const PositionFix&)>& visit,
                           TrackFields fields = TrackFields::all) const;
+  /// Positions of every vessel (or only of `mmsi`, sorted ascending, when not empty) with
+  /// from_ms <= ts_ms <= to_ms, after `after` in (mmsi, ts_ms, seq) order, at most `limit` rows.
+  /// Walks the (mmsi, ts_ms) index one vessel at a time, so a page costs index seeks, never a scan
+  /// of old rows; a page may hold fewer rows than `limit` (even none) while `next` is set, which
+  /// bounds the time the read lock is held. For streaming exports (GET /v1/positions/export.csv).
+  [[nodiscard]] PositionsPage positions_page(TimeMs from_ms, TimeMs to_ms, const std::vector<Mmsi>& mmsi,
+                                             std::optional<PositionsCursor> after, std::size_t limit) const;
+
+  /// A value saved with save_setting(), or nullopt when the key was never saved.
+  [[nodiscard]] std::optional<std::string> load_setting(std::string_view key) const;
+  /// Saves (replaces) a small run-time setting such as the watch list, durably before it returns;
+  /// thread-safe (its own connection), throws StoreError if SQLite fails.
+  void save_setting(std::string_view key, std::string_view value);
+
   /// SQLite's EXPLAIN QUERY PLAN for the track queries (track, visit_track, track_page), one line per
   /// step (for tests and diagnosis: each should search a range of the primary key, never scan or sort).
   [[nodiscard]] std::vector<std::string> track_query_plan() const;

@@ -91,6 +91,19 @@ class Tracker {
   /// Seeds state (e.g. from Store::vessels() at start-up); entries not on the allow-list are skipped.
   void restore(const std::vector<VesselState>& states);
 
+  /// Replaces the allow-list (empty: every MMSI) at run time. Vessels held that are not on the new
+  /// list are dropped from memory at once, as a restart would drop them (restore() skips them);
+  /// vessels newly allowed appear with their next report (or through restore()). Returns how many
+  /// were dropped.
+  std::size_t set_mmsi_allow(std::unordered_set<Mmsi> allow);
+
+  /// The current allow-list (empty: every MMSI).
+  [[nodiscard]] const std::unordered_set<Mmsi>& mmsi_allow() const noexcept;
+
+  /// Drops every vessel for which `pred` is true (e.g. the simulator's fleet when it stops); returns
+  /// how many. Not counted as evictions.
+  std::size_t erase_if(const std::function<bool(const VesselState&)>& pred);
+
   /// Latest state of one vessel, if tracked.
   [[nodiscard]] std::optional<VesselState> latest(Mmsi mmsi) const;
 

@@ -216,6 +216,7 @@ struct AisstreamClient::Impl final : Events, std::enable_shared_from_this<Impl> 
         ping_timer(io_),
         watchdog_timer(io_),
         connect_timer(io_),
+        resubscribe_timer(io_),
         rng(cfg.jitter_seed != 0 ? cfg.jitter_seed
                                  : static_cast<std::uint64_t>(Clock::now().time_since_epoch().count())) {
     tls = cfg.url.starts_with("wss://");
@@ -233,7 +234,7 @@ struct AisstreamClient::Impl final : Events, std::enable_shared_from_this<Impl> 
   AisstreamClientConfig cfg;
   FrameHandler on_frame;
   LogHandler on_log;
-  asio::steady_timer retry_timer, ping_timer, watchdog_timer, connect_timer;
+  asio::steady_timer retry_timer, ping_timer, watchdog_timer, connect_timer, resubscribe_timer;
   std::mt19937_64 rng;
   std::unique_ptr<Transport> transport;
   bool tls = false;
@@ -246,6 +247,8 @@ struct AisstreamClient::Impl final : Events, std::enable_shared_from_this<Impl> 
   Clock::time_point opened_at{};
   Clock::time_point last_frame_at{};
   bool bad_key = false;
+  bool open = false;                         // the current connection is open and subscribed
+  aisstream::SubscriptionPacer pacer{1000};  // the service takes one subscription per second
 
   mutable std::mutex status_mutex;  // guards `st` for status() from other threads
   FeedStatus st;
@@ -264,7 +267,14 @@ struct AisstreamClient::Impl final : Events, std::enable_shared_from_this<Impl> 
     with_status([s](FeedStatus& x) { x.state = s; });
   }
 
+  static std::int64_t steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
+  }
+
   void cancel_connection_timers() {
+    open = false;
+    pacer.reset();
+    resubscribe_timer.cancel();
     ping_timer.cancel();
     watchdog_timer.cancel();
     connect_timer.cancel();
@@ -296,6 +306,8 @@ struct AisstreamClient::Impl final : Events, std::enable_shared_from_this<Impl> 
     bad_key = false;
     // The service closes a connection that has not subscribed within 3 s: subscribe at once.
     transport->send(aisstream::subscription_json(cfg.subscription));
+    open = true;
+    pacer.sent(steady_ms());
     with_status([&](FeedStatus& x) {
       x.state = FeedState::subscribed;
       ++x.connects;
@@ -306,6 +318,26 @@ struct AisstreamClient::Impl final : Events, std::enable_shared_from_this<Impl> 
         "connected to " + endpoint + (deflate ? " (permessage-deflate)" : "") + "; subscribed");
     arm_ping(gen);
     arm_watchdog(gen);
+  }
+
+  void replace_subscription(aisstream::Subscription sub) {
+    if (sub.api_key.empty()) sub.api_key = cfg.subscription.api_key;
+    cfg.subscription = std::move(sub);
+    if (!running || !open) return;  // the next connection subscribes with it
+    const auto now = steady_ms();
+    const auto due = pacer.changed(now);
+    if (!due) return;  // a send is already scheduled; it will carry this change
+    const std::uint64_t gen = generation;
+    resubscribe_timer.expires_after(std::chrono::milliseconds(*due - now));
+    resubscribe_timer.async_wait([self = shared_from_this(), gen](const std::error_code& ec) {
+      if (ec || gen != self->generation || !self->running || !self->open) return;
+      self->transport->send(aisstream::subscription_json(self->cfg.subscription));
+      self->pacer.sent(steady_ms());
+      self->with_status([](FeedStatus& x) { ++x.resubscriptions; });
+      self->log(LogSeverity::info, "subscription replaced on the open connection (" +
+                                       std::to_string(self->cfg.subscription.mmsi.size()) + " MMSIs, " +
+                                       std::to_string(self->cfg.subscription.boxes.size()) + " boxes)");
+    });
   }
 
   void arm_ping(std::uint64_t gen) {
@@ -464,6 +496,12 @@ void AisstreamClient::start() {
 
 void AisstreamClient::stop() {
   asio::post(impl_->io, [self = impl_] { self->stop_now(); });
+}
+
+void AisstreamClient::set_subscription(aisstream::Subscription subscription) {
+  asio::post(impl_->io, [self = impl_, sub = std::move(subscription)]() mutable {
+    self->replace_subscription(std::move(sub));
+  });
 }
 
 FeedStatus AisstreamClient::status() const {

@@ -3,12 +3,31 @@
 #pragma once
 
 #include <aistrack/message.hpp>
+#include <aistrack/simulator.hpp>
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <string>
+#include <vector>
 
 namespace aistrack::bench {
+
+/// `minutes` of a simulated fleet ending a minute ago: recent enough that nothing looks like it comes
+/// from the future or is purged by retention.
+inline std::vector<Message> recent_simulated(std::size_t vessels, int minutes, std::uint64_t seed) {
+  SimConfig sc;
+  sc.vessels = vessels;
+  sc.seed = seed;
+  sc.start_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count() -
+                minutes * 60'000 - 60'000;
+  Simulator sim(sc);
+  std::vector<Message> out;
+  sim.step(sc.start_ms + minutes * 60'000, out);
+  return out;
+}
 
 inline std::string go_time(TimeMs ts_ms) {
   // "2026-08-30 11:59:57.548559821 +0000 UTC" from ISO "2026-08-30T11:59:57.548Z"

@@ -59,6 +59,19 @@ double number(const json::value& v) {
   throw std::runtime_error("not a number");
 }
 
+Filter parse_filter(const json::object& sub) {
+  Filter f;
+  if (const auto* ids = sub.if_contains("FiltersShipMMSI")) {
+    for (const auto& id : ids->as_array()) f.mmsi.push_back(std::stoull(std::string(id.as_string())));
+  }
+  for (const auto& box : sub.at("BoundingBoxes").as_array()) {
+    const auto& b = box.as_array();
+    f.boxes.push_back({number(b.at(0).as_array().at(0)), number(b.at(0).as_array().at(1)),
+                       number(b.at(1).as_array().at(0)), number(b.at(1).as_array().at(1))});
+  }
+  return f;
+}
+
 using TlsServer = websocketpp::server<websocketpp::config::asio_tls>;
 using PlainServer = websocketpp::server<websocketpp::config::asio>;
 
@@ -121,7 +134,7 @@ struct MockAisstream::Impl {
       {
         std::lock_guard lock(m);
         c->index = connections.size();
-        connections.push_back(MockConnection{std::chrono::steady_clock::now(), {}, 0});
+        connections.push_back(MockConnection{std::chrono::steady_clock::now(), {}, {}, 0});
       }
       c->timer = std::make_unique<asio::steady_timer>(io);
       conns[h] = c;
@@ -141,12 +154,23 @@ struct MockAisstream::Impl {
     s.set_fail_handler([this](websocketpp::connection_hdl h) { forget(h); });
     s.set_message_handler([this, &s](websocketpp::connection_hdl h, typename Server::message_ptr msg) {
       const auto it = conns.find(h);
-      if (it == conns.end() || it->second->subscribed) return;
+      if (it == conns.end()) return;
       auto c = it->second;
       const std::string text = msg->get_payload();
       {
         std::lock_guard lock(m);
-        connections[c->index].subscription = text;
+        if (!c->subscribed) connections[c->index].subscription = text;
+        connections[c->index].subscriptions.push_back(text);
+      }
+      if (c->subscribed) {
+        // Like the service: a later subscription on the same connection replaces the filter.
+        try {
+          c->filter = parse_filter(json::parse(text).as_object());
+        } catch (const std::exception& ex) {
+          std::error_code e;
+          s.send(h, json::serialize(json::object{{"error", ex.what()}}), websocketpp::frame::opcode::text, e);
+        }
+        return;
       }
       std::error_code e;
       std::string error;
@@ -162,15 +186,7 @@ struct MockAisstream::Impl {
         if (!sub.contains("APIKey") || sub.at("APIKey").as_string() != opt.api_key) {
           throw std::runtime_error("Api Key Is Not Valid");
         }
-        if (const auto* ids = sub.if_contains("FiltersShipMMSI")) {
-          for (const auto& id : ids->as_array())
-            c->filter.mmsi.push_back(std::stoull(std::string(id.as_string())));
-        }
-        for (const auto& box : sub.at("BoundingBoxes").as_array()) {
-          const auto& b = box.as_array();
-          c->filter.boxes.push_back({number(b.at(0).as_array().at(0)), number(b.at(0).as_array().at(1)),
-                                     number(b.at(1).as_array().at(0)), number(b.at(1).as_array().at(1))});
-        }
+        c->filter = parse_filter(sub);
       } catch (const std::exception& ex) {
         s.send(h, json::serialize(json::object{{"error", ex.what()}}), websocketpp::frame::opcode::text, e);
         s.close(h, websocketpp::close::status::policy_violation, "error", e);

@@ -34,7 +34,8 @@ struct MockOptions {
 /// One accepted upgrade, for assertions.
 struct MockConnection {
   std::chrono::steady_clock::time_point opened;
-  std::string subscription;  ///< the first text frame (empty if none came)
+  std::string subscription;                ///< the first text frame (empty if none came)
+  std::vector<std::string> subscriptions;  ///< every subscription frame on this connection, in order
   std::size_t frames_sent = 0;
 };
 

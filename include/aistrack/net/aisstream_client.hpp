@@ -72,11 +72,12 @@ struct FeedStatus {
   FeedState state = FeedState::stopped;
   std::optional<std::int64_t> last_frame_ms;  ///< ms UTC of the newest frame
   std::optional<std::int64_t> next_retry_ms;  ///< ms UTC of the next connection attempt while backing off
-  std::optional<std::int64_t> connected_since_ms;                ///< ms UTC the current connection opened
-  std::uint64_t frames = 0;                                      ///< text frames received
-  std::uint64_t bytes = 0;                                       ///< payload bytes received
-  std::uint64_t connects = 0;                                    ///< connections opened
-  std::uint64_t service_errors = 0;                              ///< {"error": …} frames
+  std::optional<std::int64_t> connected_since_ms;  ///< ms UTC the current connection opened
+  std::uint64_t frames = 0;                        ///< text frames received
+  std::uint64_t bytes = 0;                         ///< payload bytes received
+  std::uint64_t connects = 0;                      ///< connections opened
+  std::uint64_t service_errors = 0;                ///< {"error": …} frames
+  std::uint64_t resubscriptions = 0;  ///< subscriptions replaced on an open connection (set_subscription)
   std::array<std::uint64_t, kReconnectCauseCount> reconnects{};  ///< by ReconnectCause
   std::string last_error;                                        ///< latest problem, without secrets
   bool permessage_deflate = false;                               ///< the server agreed to compression
@@ -105,6 +106,12 @@ class AisstreamClient {
   void start();
   /// Closes the connection (going away) and stops reconnecting (posted to the io_context).
   void stop();
+  /// Replaces what the client subscribes to (boxes, MMSIs, message types; the API key is kept when
+  /// `subscription.api_key` is empty). On an open connection the new subscription is sent on the same
+  /// socket at once, or 1 s after the previous one: the service accepts one per second, so changes
+  /// in between are coalesced into one send of the newest. Later connections subscribe with it too.
+  /// Thread-safe (posted to the io_context).
+  void set_subscription(aisstream::Subscription subscription);
   /// The current status; thread-safe.
   [[nodiscard]] FeedStatus status() const;
 
