@@ -36,7 +36,8 @@ struct Fixture {
     config.map_tile_cache_dir = (dir / "tiles").string();
     config.map_basemap.clear();
     config.map_user_agent = "aistrack-route-test/2.0 (ops@example.org)";
-    config.map_tile_timeout_ms = 2000;
+    // Generous: under a sanitizer on a loaded machine the local tile server can take seconds.
+    config.map_tile_timeout_ms = 15000;
     app = std::make_unique<App>(config, kNow);
     for (int i = 0; i < 10; ++i) {
       Message m;
