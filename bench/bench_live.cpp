@@ -5,6 +5,7 @@
 // to the update's arrival at the client, so it includes ingest, fan-out and both socket hops.
 //
 //   aistrack-bench-live [--clients 1000,5000,10000] [--rate 1000] [--vessels 1000] [--seconds 20] [--all]
+#include "aivdm.hpp"
 #include "support.hpp"
 
 #include <fmt/core.h>
@@ -41,40 +42,7 @@ std::int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count();
 }
 
-// --- a type 1 position report as an !AIVDM sentence (ITU-R M.1371 bit layout, 6-bit armour) ---
-struct Bits {
-  std::vector<bool> bits;
-  void put(std::int64_t value, int width) {
-    for (int i = width - 1; i >= 0; --i) bits.push_back(((static_cast<std::uint64_t>(value) >> i) & 1U) != 0);
-  }
-};
-
-std::string aivdm_type1(std::uint32_t mmsi, double lat_deg, double lon_deg, double sog_kn, double cog_deg) {
-  Bits b;
-  b.put(1, 6);                                         // message type
-  b.put(0, 2);                                         // repeat
-  b.put(mmsi, 30);                                     // MMSI
-  b.put(0, 4);                                         // under way using engine
-  b.put(0, 8);                                         // rate of turn 0
-  b.put(static_cast<std::int64_t>(sog_kn * 10), 10);   // SOG, 0.1 kn
-  b.put(1, 1);                                         // accuracy
-  b.put(std::llround(lon_deg * 600'000), 28);          // lon, 1/10000 min
-  b.put(std::llround(lat_deg * 600'000), 27);          // lat
-  b.put(static_cast<std::int64_t>(cog_deg * 10), 12);  // COG, 0.1°
-  b.put(static_cast<std::int64_t>(cog_deg), 9);        // heading
-  b.put(30, 6);                                        // UTC second
-  b.put(0, 2 + 3 + 1 + 19);                            // manoeuvre, spare, RAIM, radio
-  std::string payload;
-  for (std::size_t i = 0; i < b.bits.size(); i += 6) {
-    int v = 0;
-    for (std::size_t k = 0; k < 6; ++k) v = (v << 1) | (b.bits[i + k] ? 1 : 0);
-    payload += static_cast<char>(v < 40 ? v + 48 : v + 56);
-  }
-  const std::string body = "AIVDM,1,1,,A," + payload + ",0";
-  unsigned sum = 0;
-  for (const char ch : body) sum ^= static_cast<unsigned char>(ch);
-  return fmt::format("!{}*{:02X}\r\n", body, sum);
-}
+using aistrack::test::aivdm_type1;
 
 // "2026-11-23T12:00:00.123Z" → ms since the epoch (UTC).
 std::int64_t iso_ms(std::string_view s) {

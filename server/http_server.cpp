@@ -36,7 +36,6 @@ using WsServer = websocketpp::server<websocketpp::config::asio>;
 constexpr auto kTickInterval = std::chrono::milliseconds(100);
 constexpr std::size_t kMaxHttpBodyBytes = 64 * 1024;
 constexpr auto kLiveFlushInterval = std::chrono::milliseconds(10);
-constexpr std::string_view kLivePath = "/v1/live";
 
 TimeMs now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -228,6 +227,10 @@ int run_server(const ServerConfig& config) {
     const auto con = http.get_con_from_hdl(hdl);
     Request req{con->get_request().get_method(), con->get_resource(), con->get_request_body()};
     if (path_of(req.target) == kLivePath) {
+      if (!is_read(req)) {
+        fill(con, req, method_not_allowed("GET, HEAD"));
+        return;
+      }
       fill(con, req,
            error_response(426, "upgrade_required", "/v1/live is a WebSocket endpoint: connect with ws://"));
       con->replace_header("Upgrade", "websocket");

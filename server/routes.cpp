@@ -3,6 +3,7 @@
 #include "geo_box.hpp"
 #include "json_view.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <tuple>
@@ -103,6 +104,19 @@ std::pair<std::string_view, std::string_view> split_target(std::string_view targ
 }
 }  // namespace
 
+std::vector<RouteInfo> Api::routes() const {
+  std::vector<RouteInfo> out{{"/health", {"GET"}},
+                             {"/openapi.json", {"GET"}},
+                             {"/v1/vessels", {"GET"}},
+                             {"/v1/ais/{mmsi}", {"GET"}},
+                             {std::string(kLivePath), {"GET"}}};
+  for (const auto& m : modules_) {
+    for (auto& r : m->routes()) out.push_back(std::move(r));
+  }
+  std::sort(out.begin(), out.end(), [](const RouteInfo& a, const RouteInfo& b) { return a.path < b.path; });
+  return out;
+}
+
 bool Api::is_slow(const Request& request) const {
   const auto [path, query] = split_target(request.target);
   for (const auto& m : modules_) {
@@ -122,6 +136,12 @@ Response Api::handle(const Request& request, TimeMs now_ms) const {
     Health h = app_.health(now_ms);
     Response r = json_response(h.body);
     if (!h.healthy) r.status = 503;
+    return r;
+  }
+  if (target == "/openapi.json") {
+    if (!read) return method_not_allowed("GET, HEAD");
+    Response r;
+    r.body = std::string(openapi_json());
     return r;
   }
   if (target == "/v1/vessels") {

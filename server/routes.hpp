@@ -14,10 +14,27 @@
 
 namespace aistrack::server {
 
+/// The live-push WebSocket (issue #7), served by http_server.cpp beside the REST routes.
+inline constexpr std::string_view kLivePath = "/v1/live";
+
+/// The OpenAPI 3 document of this API (docs/openapi.json, embedded at build time), served at
+/// /openapi.json.
+std::string_view openapi_json() noexcept;
+
+/// One route as docs/openapi.json documents it: an OpenAPI path template and the methods it takes
+/// (HEAD is implied wherever GET is, and not listed).
+struct RouteInfo {
+  std::string path;                  ///< e.g. "/v1/ais/{mmsi}/track"
+  std::vector<std::string> methods;  ///< e.g. {"GET"} or {"GET", "PUT"}
+  friend bool operator==(const RouteInfo&, const RouteInfo&) = default;
+};
+
 /// One feature's routes. handle() returns nullopt for paths it does not own.
 class RouteModule {
  public:
   virtual ~RouteModule() = default;
+  /// Every route handle() answers, so the OpenAPI document can be checked against the server.
+  [[nodiscard]] virtual std::vector<RouteInfo> routes() const = 0;
   /// Answers `request` if `path` (without query) is one of this module's routes; `now_ms` is ms UTC.
   virtual std::optional<Response> handle(const Request& request, std::string_view path, const Query& query,
                                          TimeMs now_ms) = 0;
@@ -51,6 +68,8 @@ class Api {
   [[nodiscard]] Response handle(const Request& request, TimeMs now_ms) const;
   /// True when the request should be answered off the network threads.
   [[nodiscard]] bool is_slow(const Request& request) const;
+  /// Every route the server answers (these, the modules' and the /v1/live WebSocket), in path order.
+  [[nodiscard]] std::vector<RouteInfo> routes() const;
 
  private:
   const App& app_;

@@ -133,6 +133,16 @@ class ControlRoutes final : public RouteModule {
     return std::nullopt;
   }
 
+  [[nodiscard]] std::vector<RouteInfo> routes() const override {
+    return {{std::string(kWatchlist), {"GET", "PUT"}},
+            {std::string(kWatchlist) + "/{mmsi}", {"POST", "DELETE"}},
+            {std::string(kAreas), {"GET", "PUT"}},
+            {std::string(kSim), {"GET"}},
+            {"/v1/sim/start", {"POST"}},
+            {"/v1/sim/stop", {"POST"}},
+            {std::string(kExport), {"GET"}}};
+  }
+
   // The export reads SQLite page by page: never on a network thread.
   [[nodiscard]] bool is_slow(std::string_view path) const override { return path == kExport; }
 

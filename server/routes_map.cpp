@@ -157,6 +157,11 @@ class MapRoutes final : public RouteModule {
     return r;
   }
 
+  [[nodiscard]] std::vector<RouteInfo> routes() const override {
+    return {{std::string(kPrefix) + "{mmsi}", {"GET"}},
+            {std::string(kTilePrefix) + "{z}/{x}/{y}.png", {"GET"}}};
+  }
+
   [[nodiscard]] bool is_slow(std::string_view path) const override {
     return path.starts_with(kPrefix) || path.starts_with(kTilePrefix);
   }

@@ -353,6 +353,10 @@ class StatsRoutes final : public RouteModule {
     return std::nullopt;
   }
 
+  [[nodiscard]] std::vector<RouteInfo> routes() const override {
+    return {{"/v1/stats/{mmsi}", {"GET"}}, {"/v1/ais/{mmsi}/track", {"GET"}}};
+  }
+
   [[nodiscard]] bool is_slow(std::string_view path) const override {
     // Both read SQLite (up to STATS_MAX_HOURS of fixes, or a page of TRACK_MAX_LIMIT).
     std::string_view id;

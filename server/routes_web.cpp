@@ -88,6 +88,11 @@ class WebRoutes final : public RouteModule {
     return serve(web_dir_, "WEB_DIR", rel, false);
   }
 
+  [[nodiscard]] std::vector<RouteInfo> routes() const override {
+    // {file} may hold slashes (static/leaflet/images/…), which OpenAPI's description says.
+    return {{"/", {"GET"}}, {"/index.html", {"GET"}}, {std::string(kStatic) + "{file}", {"GET"}}};
+  }
+
  private:
   // Answers with `rel` below `dir` (`setting` names the folder in messages). Our own files are
   // revalidated on every load (no-cache: an edited page shows at once); Leaflet's are versioned.
