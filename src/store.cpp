@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <mutex>
@@ -623,8 +624,10 @@ struct Store::Impl {
     // the pages a fleet touches in every batch (one per vessel in the clustered positions table)
     // are copied again each time. Checkpointing every `checkpoint_mib` copies each such page once
     // per checkpoint instead: inserts ran ~2x as fast in aistrack-bench-schema (docs/PERFORMANCE.md).
-    const std::size_t page_bytes =
-        std::max<std::size_t>(512, std::stoul("0" + query_text(db, "PRAGMA page_size", "configure")));
+    const std::string page_size = query_text(db, "PRAGMA page_size", "configure");
+    std::size_t page_bytes = 4096;
+    std::from_chars(page_size.data(), page_size.data() + page_size.size(), page_bytes);
+    page_bytes = std::max<std::size_t>(512, page_bytes);
     const std::size_t checkpoint_pages =
         std::max<std::size_t>(1, config.checkpoint_mib * 1024 * 1024 / page_bytes);
     exec(db, ("PRAGMA wal_autocheckpoint=" + std::to_string(checkpoint_pages)).c_str(), "configure");
