@@ -25,6 +25,9 @@ packages=(
   # dashboard (issue #7): the end-to-end test drives Debian's headless Chromium (with playwright-core,
   # below) and runs under node (npm: see install_npm_packages)
   chromium nodejs
+  # scale-out (issue #9): the tests start a real PostgreSQL 15 with PostGIS and a real redis-server on
+  # 127.0.0.1, reached through libpq and hiredis
+  postgresql-15 postgresql-15-postgis-3 libpq-dev redis-server libhiredis-dev
 )
 
 if [[ $(id -u) -ne 0 ]]; then
