@@ -3,11 +3,14 @@
 // CORS, redaction, and the gate's verdicts on requests.
 #include "auth.hpp"
 #include "config.hpp"
+#include "support.hpp"
 
 #include <doctest/doctest.h>
 
 #include <fmt/core.h>
+
 #include <boost/json.hpp>
+#include <fstream>
 
 using namespace aistrack::server;
 namespace json = boost::json;
@@ -87,6 +90,38 @@ TEST_CASE("auth: the settings load through the configuration and reject weak sec
   AccessSettings dup = tokens_on();
   dup.tokens.push_back({"viewer", AccessRole::admin, "another-secret-0123456789"});
   CHECK_THROWS_AS(AccessGate{dup}, ConfigError);
+}
+
+TEST_CASE("auth: API_TOKEN_FILE adds its tokens to API_TOKENS, a name used twice stops the start") {
+  aistrack::test::TempDir dir;
+  const auto file = dir / "tokens";
+  std::ofstream(file) << "# operators\nops:admin:" << kAdmin << "\n\n  grafana:read:" << kRead << "  \n";
+  const auto loaded = load_config(
+      {},
+      {{"ENV_FILE", ""}, {"API_TOKEN_FILE", file.string()}, {"API_TOKENS", "ci:ro:ci-secret-0123456789abc"}});
+  const AccessSettings a = access_settings(loaded.config);
+  REQUIRE(a.tokens.size() == 3);
+  CHECK(a.tokens[0].name == "ci");
+  CHECK(a.tokens[1].name == "ops");
+  CHECK(a.tokens[1].role == AccessRole::admin);
+  CHECK(a.tokens[2].name == "grafana");
+  CHECK(a.tokens[2].secret == kRead);
+  AccessGate gate(a);
+  CHECK_FALSE(gate.check(get("/v1/vessels", "Bearer " + kRead), kNowMs).denied);
+
+  const auto twice = load_config({}, {{"ENV_FILE", ""},
+                                      {"API_TOKEN_FILE", file.string()},
+                                      {"API_TOKENS", "ops:ro:another-secret-0123456789"}});
+  CHECK_THROWS_AS(AccessGate{access_settings(twice.config)}, ConfigError);
+
+  std::ofstream(file) << "ops:admin:" << kAdmin << "\nbroken line\n";
+  try {
+    load_config({}, {{"ENV_FILE", ""}, {"API_TOKEN_FILE", file.string()}});
+    FAIL("a broken token file was accepted");
+  } catch (const ConfigError& e) {
+    CHECK(std::string(e.what()).find("entry 2") != std::string::npos);
+    CHECK(std::string(e.what()).find(kAdmin) == std::string::npos);
+  }
 }
 
 TEST_CASE("auth: constant-time comparison and base64url round trips") {

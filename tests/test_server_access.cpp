@@ -201,3 +201,14 @@ TEST_CASE("server access: METRICS_TOKEN protects /metrics alone, the API stays o
   CHECK(s.call("GET", "/v1/vessels").status == 200);
   CHECK(s.call("PUT", "/v1/watchlist", {}, R"({"mmsi":[]})").status == 200);  // off by default: admin
 }
+
+TEST_CASE("server access: a bad token setting stops the start with status 2 and never prints the secret") {
+  test::TempDir dir;
+  test::ChildProcess bad(
+      {kServer}, {"ENV_FILE=", "DB_PATH=" + (dir / "bad.db").string(), "API_TOKENS=ops:root:" + kAdmin},
+      dir / "bad.log");
+  CHECK(bad.wait(20) == 2);
+  const std::string out = test::slurp(dir / "bad.log");
+  CHECK(out.find("API_TOKENS") != std::string::npos);
+  CHECK(out.find(kAdmin) == std::string::npos);
+}
