@@ -254,6 +254,27 @@ TEST_CASE("server hostile: a battery of malformed requests gets 4xx or a close, 
     const Raw r = read_to_close(fd);
     CHECK(r.status != 200);
   }
+  // WebSocket frames (issue #8 point 3): a frame claiming 2^63 - 1 bytes is refused with close 1009
+  // (LIVE_MAX_MESSAGE_BYTES) before anything is buffered; invalid UTF-8 in a text frame gets 1007.
+  for (const auto& [frame, code] : std::vector<std::pair<std::string, std::string>>{
+           {std::string("\x81\xff\x7f\xff\xff\xff\xff\xff\xff\xff\x00\x00\x00\x00", 14), "\x03\xf1"},
+           {std::string("\x81\x84\x00\x00\x00\x00\xff\xfe\xfd\xfc", 10), "\x03\xef"}}) {
+    const int fd = connect_raw(s.port());
+    send_all(fd,
+             "GET /v1/live HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    std::string head;
+    char ch = 0;
+    while (head.find("\r\n\r\n") == std::string::npos && ::recv(fd, &ch, 1, 0) == 1) head += ch;
+    REQUIRE(head.starts_with("HTTP/1.1 101"));
+    send_all(fd, frame);
+    const Raw r = read_to_close(fd);
+    CHECK(r.closed);
+    // The server's close frame: 0x88, its length, then the code.
+    const auto close_at = r.text.find('\x88');
+    REQUIRE(close_at != std::string::npos);
+    CHECK(r.text.substr(close_at + 2, 2) == code);
+  }
   // Many hostile connections at once, from several threads.
   {
     std::vector<std::thread> threads;
