@@ -100,7 +100,8 @@ enum class PathClass { open, metrics, protected_ };
 // /health stays open for load balancers; the dashboard's page and files hold no data (its API calls
 // are what carry a token); everything else is the API.
 PathClass classify(std::string_view path) {
-  if (path == "/health" || path == "/" || path.starts_with("/static/")) return PathClass::open;
+  if (path == "/health" || path == "/" || path == "/index.html" || path.starts_with("/static/"))
+    return PathClass::open;
   if (path == "/metrics") return PathClass::metrics;
   return PathClass::protected_;
 }

@@ -284,7 +284,7 @@ TEST_CASE("auth: with tokens the API needs one, /health and the dashboard stay o
   CHECK_FALSE(query.denied);
   CHECK(query.role == AccessRole::admin);
 
-  for (const std::string open : {"/health", "/", "/static/app.js"}) {
+  for (const std::string open : {"/health", "/", "/index.html", "/static/app.js"}) {
     const AccessDecision d = gate.check(get(open), kNowMs);
     CHECK_MESSAGE(!d.denied, open);
     CHECK(d.role == AccessRole::read_only);
