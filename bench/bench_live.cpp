@@ -89,7 +89,8 @@ Result run(std::size_t n_clients, std::size_t rate, std::size_t vessels, int sec
       {AISTRACK_SERVER_BIN},
       {"HTTP_PORT=" + std::to_string(http_port), "DB_PATH=" + (dir / "live.db").string(),
        "ENV_FILE=", "AISSTREAM_API_KEY=", "SOURCE=none", "NMEA_UDP_PORT=" + std::to_string(udp_port),
-       "LIVE_MAX_CLIENTS=" + std::to_string(n_clients + 100), "HTTP_THREADS=2", "LOG_LEVEL=warn"},
+       "LIVE_MAX_CLIENTS=" + std::to_string(n_clients + 100), "HTTP_THREADS=2", "LOG_LEVEL=warn",
+       "MAX_CONNECTIONS_PER_ADDRESS=0"},  // every client comes from 127.0.0.1
       dir / "server.log");
   if (!aistrack::test::wait_for(
           [&] { return aistrack::test::http_request(http_port, "GET", "/health").status != 0; }, 30))

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <limits>
 #include <string_view>
 
@@ -30,6 +31,20 @@ T integer_in(std::string_view name, std::string_view v, T lo, T hi) {
   return out;
 }
 
+double number_in(std::string_view name, std::string_view v, double lo, double hi) {
+  double out = 0;
+  const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (v.empty() || ec != std::errc{} || p != v.data() + v.size() || !(out >= lo && out <= hi)) {
+    bad(name, v, fmt::format("expected a number from {} to {}", lo, hi));
+  }
+  return out;
+}
+
+// access control (issue #8): a bad token setting names the entry, never echoes the secrets.
+[[noreturn]] void bad_secret(std::string_view name, std::string_view why) {
+  throw ConfigError(fmt::format("invalid {}: {}", name, why));
+}
+
 bool boolean(std::string_view name, std::string_view v) {
   if (v == "1" || v == "true" || v == "yes" || v == "on") return true;
   if (v == "0" || v == "false" || v == "no" || v == "off") return false;
@@ -43,6 +58,13 @@ bool map_url_ok(std::string_view v) {
     if (static_cast<unsigned char>(ch) <= 0x20) return false;
   return v.find("{z}") != std::string_view::npos && v.find("{x}") != std::string_view::npos &&
          v.find("{y}") != std::string_view::npos;
+}
+
+std::string trim(std::string_view s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string_view::npos) return {};
+  const auto e = s.find_last_not_of(" \t\r");
+  return std::string(s.substr(b, e - b + 1));
 }
 
 struct Setting {
@@ -374,6 +396,100 @@ const std::vector<Setting>& settings() {
       {"LIVE_PONG_TIMEOUT_S", "10", "a client that does not answer a ping within this is closed, seconds",
        [](ServerConfig& c, auto n, auto v) { c.live_pong_timeout_s = integer_in<int>(n, v, 1, 3600); }},
 
+      // --- access control (issue #8) ---
+      {"API_TOKENS", "",
+       "bearer tokens that turn on authentication: name:role:secret entries separated by commas, role ro "
+       "(read-only) or admin (may also change the watch list, areas and simulator), secret at least 16 "
+       "characters (empty: no tokens)",
+       [](ServerConfig& c, auto n, std::string_view v) {
+         std::string why;
+         auto tokens = parse_api_tokens(v, why);
+         if (!tokens) bad_secret(n, why);
+         c.api_tokens = std::move(*tokens);
+       }},
+      {"API_TOKEN_FILE", "",
+       "file of more tokens, one name:role:secret per line ('#' starts a comment), read at start-up "
+       "(empty: none)",
+       [](ServerConfig& c, auto n, std::string_view v) {
+         c.api_file_tokens.clear();
+         c.api_token_file = std::string(v);
+         if (v.empty()) return;
+         std::ifstream in{std::string(v)};
+         if (!in) bad(n, v, "cannot read the file");
+         const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+         std::string why;
+         auto tokens = parse_api_tokens(text, why);
+         if (!tokens) bad_secret(n, fmt::format("{}: {}", v, why));
+         c.api_file_tokens = std::move(*tokens);
+       }},
+      {"JWT_SECRET", "",
+       "HS256 key: JWTs signed with it are accepted as bearer tokens (exp required; role=admin or a scope "
+       "listing admin grants admin), at least 32 bytes (empty: JWTs refused)",
+       [](ServerConfig& c, auto n, std::string_view v) {
+         if (!v.empty() && v.size() < kMinJwtSecretBytes)
+           bad_secret(n, fmt::format("expected at least {} bytes", kMinJwtSecretBytes));
+         c.jwt_secret = std::string(v);
+       }},
+      {"METRICS_TOKEN", "",
+       "bearer token for /metrics alone (admin tokens work too), so a scraper needs no API token; set, it "
+       "protects /metrics even without API_TOKENS (empty: /metrics is protected like the API)",
+       [](ServerConfig& c, auto n, std::string_view v) {
+         if (!v.empty() && v.size() < kMinTokenSecretChars)
+           bad_secret(n, fmt::format("expected at least {} characters", kMinTokenSecretChars));
+         c.metrics_token = std::string(v);
+       }},
+      {"RATE_LIMIT_PER_S", "0",
+       "requests per second allowed per token (or per client address without one); more get 429 with "
+       "Retry-After (0: no limit)",
+       [](ServerConfig& c, auto n, auto v) { c.rate_limit_per_s = number_in(n, v, 0, 1e6); }},
+      {"RATE_LIMIT_BURST", "20",
+       "requests a token or address may make at once before RATE_LIMIT_PER_S applies",
+       [](ServerConfig& c, auto n, auto v) { c.rate_limit_burst = number_in(n, v, 1, 1e6); }},
+      {"RATE_LIMIT_MAX_KEYS", "65536", "tokens and addresses the rate limiter tracks at once",
+       [](ServerConfig& c, auto n, auto v) {
+         c.rate_limit_max_keys = integer_in<std::size_t>(n, v, 1, 10'000'000);
+       }},
+      {"CORS_ORIGINS", "",
+       "origins allowed to call the API from a browser, comma-separated (https://example.org), or * for any "
+       "(empty: no CORS headers)",
+       [](ServerConfig& c, auto n, std::string_view v) {
+         c.cors_origins.clear();
+         while (!v.empty()) {
+           const auto comma = v.find(',');
+           std::string item = trim(v.substr(0, comma));
+           v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
+           if (item.empty()) continue;
+           if (!is_valid_cors_origin(item)) bad(n, item, "expected * or scheme://host[:port] without a path");
+           c.cors_origins.push_back(std::move(item));
+         }
+       }},
+      // --- limits on what the network controls (issue #8) ---
+      {"HTTP_MAX_TARGET_BYTES", "4096", "longest request target (path and query), bytes; longer gets 414",
+       [](ServerConfig& c, auto n, auto v) {
+         c.http_max_target_bytes = integer_in<std::size_t>(n, v, 256, 15'000);
+       }},
+      {"HTTP_MAX_QUERY_BYTES", "2048", "longest query string, bytes; longer gets 414",
+       [](ServerConfig& c, auto n, auto v) {
+         c.http_max_query_bytes = integer_in<std::size_t>(n, v, 64, 15'000);
+       }},
+      {"HTTP_MAX_HEADER_BYTES", "8192",
+       "largest request header block, bytes; larger gets 431 (beyond 16000 bytes websocketpp answers 431 "
+       "itself)",
+       [](ServerConfig& c, auto n, auto v) {
+         c.http_max_header_bytes = integer_in<std::size_t>(n, v, 1024, 15'000);
+       }},
+      {"MAX_CONNECTIONS_PER_ADDRESS", "256",
+       "open connections (HTTP and /v1/live) from one client address; more get 503 and are closed (0: no "
+       "limit)",
+       [](ServerConfig& c, auto n, auto v) {
+         c.max_connections_per_address = integer_in<std::size_t>(n, v, 0, 1'000'000);
+       }},
+      {"HTTP_REQUEST_TIMEOUT_MS", "5000",
+       "a request (line, headers and body) not fully received within this is dropped (slow clients), ms",
+       [](ServerConfig& c, auto n, auto v) {
+         c.http_request_timeout_ms = integer_in<std::int64_t>(n, v, 100, 600'000);
+       }},
+
       // --- dashboard (issue #7) ---
       // Not checked for existence: a server without the dashboard's files still serves the API, and
       // the dashboard's 404 names the setting.
@@ -398,13 +514,6 @@ std::string unquote(std::string v) {
   if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front())
     return v.substr(1, v.size() - 2);
   return v;
-}
-
-std::string trim(std::string_view s) {
-  const auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string_view::npos) return {};
-  const auto e = s.find_last_not_of(" \t\r");
-  return std::string(s.substr(b, e - b + 1));
 }
 
 }  // namespace
@@ -539,6 +648,19 @@ std::vector<std::string> setting_names() {
   std::vector<std::string> out;
   for (const Setting& s : settings()) out.emplace_back(s.env);
   return out;
+}
+
+AccessSettings access_settings(const ServerConfig& config) {
+  AccessSettings a;
+  a.tokens = config.api_tokens;
+  a.tokens.insert(a.tokens.end(), config.api_file_tokens.begin(), config.api_file_tokens.end());
+  a.jwt_secret = config.jwt_secret;
+  a.metrics_token = config.metrics_token;
+  a.rate_limit_per_s = config.rate_limit_per_s;
+  a.rate_limit_burst = config.rate_limit_burst;
+  a.rate_limit_max_keys = config.rate_limit_max_keys;
+  a.cors_origins = config.cors_origins;
+  return a;
 }
 
 std::string env_example_text() {

@@ -5,6 +5,8 @@
 // the setting and what is allowed), and --help is generated from the same table.
 #pragma once
 
+#include "auth.hpp"
+
 #include <aistrack/aisstream.hpp>
 #include <aistrack/types.hpp>
 
@@ -115,7 +117,28 @@ struct ServerConfig {
   int live_slow_close_s = 10;                      ///< a client behind this long is closed, seconds
   int live_ping_s = 30;                            ///< ping period, seconds
   int live_pong_timeout_s = 10;                    ///< unanswered ping closes the client, seconds
+
+  // --- access control (issue #8): all off by default ---
+  std::vector<ApiToken> api_tokens;          ///< API_TOKENS: name:role:secret entries
+  std::string api_token_file;                ///< API_TOKEN_FILE: the same, one per line
+  std::vector<ApiToken> api_file_tokens;     ///< the entries read from api_token_file
+  std::string jwt_secret;                    ///< HS256 key of accepted JWTs (empty: JWTs refused)
+  std::string metrics_token;                 ///< token for /metrics (empty: /metrics is like the API)
+  double rate_limit_per_s = 0;               ///< requests per second per caller (0: no limit)
+  double rate_limit_burst = 20;              ///< requests a caller may make at once
+  std::size_t rate_limit_max_keys = 65'536;  ///< callers tracked at once by the rate limiter
+  std::vector<std::string> cors_origins;     ///< origins given Access-Control-Allow-Origin ("*": any)
+
+  // --- limits on what the network controls (issue #8) ---
+  std::size_t http_max_target_bytes = 4096;       ///< longest request target (path and query), bytes (414)
+  std::size_t http_max_query_bytes = 2048;        ///< longest query string, bytes (414)
+  std::size_t http_max_header_bytes = 8192;       ///< largest header block, bytes (431)
+  std::size_t max_connections_per_address = 256;  ///< open connections from one IP address (0: no limit)
+  std::int64_t http_request_timeout_ms = 5000;    ///< a request not fully received in this is closed, ms
 };
+
+/// The access gate's settings from `config` (API_TOKENS and API_TOKEN_FILE merged).
+AccessSettings access_settings(const ServerConfig& config);
 
 /// A bad setting; what() names it and what is allowed. The server exits with status 2.
 class ConfigError : public Error {

@@ -1,6 +1,7 @@
 #include "http_server.hpp"
 
 #include "app.hpp"
+#include "auth.hpp"
 #include "http_stream.hpp"
 #include "json_view.hpp"
 #include "live_hub.hpp"
@@ -20,6 +21,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 #include <asio/thread_pool.hpp>
+#include <asio/write.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -74,6 +76,48 @@ class WsSink final : public LiveSink {
 
 std::string_view path_of(std::string_view resource) { return resource.substr(0, resource.find('?')); }
 
+// The request as the router and the access gate see it; the headers the gate needs are copied out.
+Request request_of(const WsServer::connection_ptr& con) {
+  const auto& r = con->get_request();
+  Request req{r.get_method(), con->get_resource(), r.get_body()};
+  req.authorization = r.get_header("Authorization");
+  req.origin = r.get_header("Origin");
+  req.cors_method = r.get_header("Access-Control-Request-Method");
+  std::error_code ec;
+  const auto peer = con->get_raw_socket().remote_endpoint(ec);
+  if (!ec) req.client_address = peer.address().to_string();
+  return req;
+}
+
+// Limits on the request line and headers (issue #8) that websocketpp does not enforce itself: it
+// answers 431 only past 16000 header bytes and 413 past the body limit.
+std::optional<Response> over_limit(const WsServer::connection_ptr& con, const ServerConfig& config) {
+  const std::string& target = con->get_resource();
+  if (target.size() > config.http_max_target_bytes) {
+    return error_response(414, "uri_too_long",
+                          fmt::format("the request target is {} bytes, at most {} are accepted "
+                                      "(HTTP_MAX_TARGET_BYTES)",
+                                      target.size(), config.http_max_target_bytes));
+  }
+  if (const auto qm = target.find('?');
+      qm != std::string::npos && target.size() - qm - 1 > config.http_max_query_bytes) {
+    return error_response(
+        414, "uri_too_long",
+        fmt::format("the query string is {} bytes, at most {} are accepted (HTTP_MAX_QUERY_BYTES)",
+                    target.size() - qm - 1, config.http_max_query_bytes));
+  }
+  std::size_t header_bytes = 0;
+  for (const auto& [name, value] : con->get_request().get_headers())
+    header_bytes += name.size() + value.size() + 4;
+  if (header_bytes > config.http_max_header_bytes) {
+    return error_response(431, "headers_too_large",
+                          fmt::format("the request headers are {} bytes, at most {} are accepted "
+                                      "(HTTP_MAX_HEADER_BYTES)",
+                                      header_bytes, config.http_max_header_bytes));
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 int run_server(const ServerConfig& config) {
@@ -104,6 +148,59 @@ int run_server(const ServerConfig& config) {
   http.init_asio(&io);
   http.set_reuse_addr(true);
   http.set_max_http_body_size(kMaxHttpBodyBytes);
+  // Slow or half-sent requests (slowloris): the whole request must arrive within this, else websocketpp
+  // closes the connection.
+  http.set_open_handshake_timeout(static_cast<long>(config.http_request_timeout_ms));
+
+  // --- access control and network limits (issue #8) ---
+  AccessGate gate(access_settings(config));
+  std::atomic<std::uint64_t> over_limits{0};  // requests refused with 414/431
+  auto connections = std::make_shared<ConnectionLimiter>(config.max_connections_per_address);
+  // Written on a connection refused by MAX_CONNECTIONS_PER_ADDRESS before anything is read from it.
+  const std::string busy_body = error_body(
+      "too_many_connections", "too many open connections from this address (MAX_CONNECTIONS_PER_ADDRESS)");
+  http.set_tcp_pre_init_handler([&http, &busy_body, connections](websocketpp::connection_hdl hdl) {
+    const auto con = http.get_con_from_hdl(hdl);
+    auto& socket = con->get_raw_socket();
+    std::error_code ec;
+    const auto peer = socket.remote_endpoint(ec);
+    if (ec) return;
+    const std::string address = peer.address().to_string();
+    auto slot = connections->acquire(address);
+    if (!slot) {
+      // Refused before reading: a short synchronous write to a fresh socket does not block.
+      const std::string busy = fmt::format(
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 5\r\n"
+          "Connection: close\r\nContent-Length: {}\r\n\r\n{}",
+          busy_body.size(), busy_body);
+      asio::write(socket, asio::buffer(busy), ec);
+      socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+      log(LogLevel::debug, "refused a connection from {}: MAX_CONNECTIONS_PER_ADDRESS reached", address);
+      return;
+    }
+    // The slot lives as long as the connection object (a streamed response outlives websocketpp's
+    // termination) and is given back at termination at the latest.
+    con->set_termination_handler(
+        [slot = std::move(slot)](const WsServer::connection_ptr&) mutable { slot.reset(); });
+  });
+  // Limits first (cheap, no secrets involved), then the gate; nullopt when the request may proceed.
+  auto admit = [&](const WsServer::connection_ptr& con, Request& req,
+                   std::vector<std::pair<std::string, std::string>>& extra) -> std::optional<Response> {
+    if (auto r = over_limit(con, config)) {
+      ++over_limits;
+      return r;
+    }
+    AccessDecision d = gate.check(req, now_ms());
+    extra = std::move(d.headers);
+    req.role = d.role;
+    if (d.denied) {
+      if (d.denied->status == 429 || d.denied->status == 401)
+        log(LogLevel::debug, "{} {} refused for {}: {}", req.method, redact_target(req.target), d.caller,
+            d.denied->status);
+      return std::move(d.denied);
+    }
+    return std::nullopt;
+  };
 
   // --- live push (issue #7): /v1/live on the same port ---
   LiveHub hub(LiveLimits{config.live_max_clients, config.live_max_mmsi, config.live_send_buffer_kb * 1024,
@@ -116,6 +213,15 @@ int run_server(const ServerConfig& config) {
   http.set_pong_timeout(static_cast<long>(config.live_pong_timeout_s) * 1000);
   http.set_validate_handler([&](websocketpp::connection_hdl hdl) {
     const auto con = http.get_con_from_hdl(hdl);
+    Request req = request_of(con);
+    std::vector<std::pair<std::string, std::string>> extra;
+    if (auto denied = admit(con, req, extra)) {
+      con->set_status(static_cast<websocketpp::http::status_code::value>(denied->status));
+      con->replace_header("Content-Type", "application/json");
+      for (const auto& [k, v] : denied->headers) con->replace_header(k, v);
+      con->set_body(std::move(denied->body));
+      return false;
+    }
     if (path_of(con->get_resource()) != kLivePath) {
       con->set_status(websocketpp::http::status_code::not_found);
       con->replace_header("Content-Type", "application/json");
@@ -186,6 +292,11 @@ int run_server(const ServerConfig& config) {
                                        {"refused", c.refused},
                                        {"client_errors", c.client_errors},
                                        {"clients_behind", hub.behind()}};
+    const AccessCounters a = gate.counters();
+    body["access"] = boost::json::object{
+        {"authentication", gate.authenticates()}, {"unauthorized", a.unauthorized},
+        {"rate_limited", a.rate_limited},         {"preflights", a.preflights},
+        {"over_limits", over_limits.load()},      {"refused_connections", connections->refused()}};
   });
   // Fan-out runs on a network thread, never in the ingest tick (see live_hub.hpp).
   app.set_change_listener([&](const std::vector<VesselState>& changed) {
@@ -196,7 +307,7 @@ int run_server(const ServerConfig& config) {
     try {
       return api.handle(req, now_ms());
     } catch (const std::exception& e) {
-      log(LogLevel::error, "{} {}: {}", req.method, req.target, e.what());
+      log(LogLevel::error, "{} {}: {}", req.method, redact_target(req.target), e.what());
       return Response{
           500, "application/json", R"({"error":{"code":"internal","message":"internal error"}})", {}};
     }
@@ -209,23 +320,28 @@ int run_server(const ServerConfig& config) {
     con->replace_header("Cache-Control", "no-store");
     for (const auto& [k, v] : res.headers) con->replace_header(k, v);
     con->set_body(req.method == "HEAD" ? std::string() : std::move(res.body));
-    log(LogLevel::debug, "{} {} → {}", req.method, req.target, res.status);
+    log(LogLevel::debug, "{} {} → {}", req.method, redact_target(req.target), res.status);
   };
   // A response with a body stream (the CSV export, issue #10) is written on the raw socket by
   // http_stream.cpp, part by part; websocketpp's response stays deferred and is never sent.
   auto stream = [&](const WsServer::connection_ptr& con, const Request& req, Response res) {
     StreamOptions options;
     options.max_chunk_bytes = config.export_buffer_kb * 1024;
-    options.on_error = [target = req.target](std::string_view what) {
+    options.on_error = [target = redact_target(req.target)](std::string_view what) {
       log(LogLevel::error, "GET {}: stream aborted: {}", target, what);
     };
-    log(LogLevel::debug, "{} {} → {} (streamed)", req.method, req.target, res.status);
+    log(LogLevel::debug, "{} {} → {} (streamed)", req.method, redact_target(req.target), res.status);
     stream_response(con->get_raw_socket(), con, std::move(res), req.method == "HEAD", slow_pool,
                     std::move(options));
   };
   http.set_http_handler([&](websocketpp::connection_hdl hdl) {
     const auto con = http.get_con_from_hdl(hdl);
-    Request req{con->get_request().get_method(), con->get_resource(), con->get_request_body()};
+    Request req = request_of(con);
+    std::vector<std::pair<std::string, std::string>> extra;  // CORS headers for whatever is answered
+    if (auto denied = admit(con, req, extra)) {
+      fill(con, req, std::move(*denied));
+      return;
+    }
     if (path_of(req.target) == kLivePath) {
       if (!is_read(req)) {
         fill(con, req, method_not_allowed("GET, HEAD"));
@@ -237,8 +353,9 @@ int run_server(const ServerConfig& config) {
       return;
     }
     if (api.is_slow(req) && !con->defer_http_response()) {
-      asio::post(slow_pool, [&, con, req = std::move(req)] {
+      asio::post(slow_pool, [&, con, req = std::move(req), extra = std::move(extra)] {
         Response res = answer(req);
+        res.headers.insert(res.headers.end(), extra.begin(), extra.end());
         // Complete on a network thread: the connection's socket belongs to `io`.
         asio::post(io, [&, con, req, res = std::move(res)]() mutable {
           if (res.stream) {
@@ -253,6 +370,7 @@ int run_server(const ServerConfig& config) {
       return;
     }
     Response res = answer(req);
+    res.headers.insert(res.headers.end(), extra.begin(), extra.end());
     if (res.stream && !con->defer_http_response()) {
       stream(con, req, std::move(res));
       return;

@@ -14,11 +14,22 @@
 
 namespace aistrack::server {
 
+/// What a caller may do (issue #8): read-only callers get 403 from routes that change something.
+enum class AccessRole { read_only, admin };
+
 /// A request as the router sees it.
 struct Request {
   std::string method;
   std::string target;     ///< path and query, e.g. "/v1/vessels?limit=10"
   std::string body = {};  ///< request body (at most 64 KiB, the HTTP layer refuses more)
+  // Filled in by the HTTP layer for the access gate (auth.hpp); empty when absent.
+  std::string authorization = {};   ///< the Authorization header
+  std::string origin = {};          ///< the Origin header (CORS)
+  std::string cors_method = {};     ///< the Access-Control-Request-Method header (CORS preflight)
+  std::string client_address = {};  ///< the peer's IP address
+  /// Set by the access gate before routing. Admin is what a server without access control grants,
+  /// and what unit tests of the routes (which have no gate) get.
+  AccessRole role = AccessRole::admin;
 };
 
 /// A response body produced part by part (a large export), so no more than one part is in memory.

@@ -147,9 +147,12 @@ class ControlRoutes final : public RouteModule {
   [[nodiscard]] bool is_slow(std::string_view path) const override { return path == kExport; }
 
  private:
-  // Access control (issue #8) goes here, in one place: every route that changes something calls it.
-  // Until then anyone who can reach HTTP_BIND may change the watch list (the README says so).
-  std::optional<Response> authorize_change(const Request& /*request*/) const { return std::nullopt; }
+  // Access control (issue #8), in one place: every route that changes something calls it. The HTTP
+  // layer's access gate (auth.hpp) has already authenticated the caller and set its role.
+  static std::optional<Response> authorize_change(const Request& request) {
+    if (request.role == AccessRole::admin) return std::nullopt;
+    return error_response(403, "forbidden", "this token is read-only: changes need an admin token");
+  }
 
   Response watchlist(const Request& r) {
     if (is_read(r)) return json_response(watchlist_json(app_.control().state()));

@@ -13,6 +13,7 @@
 #include <boost/json.hpp>
 
 #include <set>
+#include <tuple>
 
 using namespace aistrack;
 using namespace aistrack::server;
@@ -303,4 +304,30 @@ TEST_CASE("Store: settings survive reopening; values are replaced, not appended"
   Store again(sc);
   CHECK(again.load_setting("watchlist") == "[244700923]");
   CHECK(again.schema_version() == Store::kSchemaVersion);
+}
+
+TEST_CASE("control routes: a read-only caller may read but every change gets 403 (issue #8)") {
+  Fixture f;
+  auto as_reader = [&](const std::string& method, const std::string& target, const std::string& body = {}) {
+    Request r{method, target, body};
+    r.role = AccessRole::read_only;
+    return Api(*f.app, f.config).handle(r, kNow);
+  };
+  CHECK(as_reader("GET", "/v1/watchlist").status == 200);
+  CHECK(as_reader("GET", "/v1/areas").status == 200);
+  CHECK(as_reader("GET", "/v1/sim").status == 200);
+  for (const auto& [method, target, payload] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"PUT", "/v1/watchlist", R"({"mmsi":[]})"},
+           {"POST", "/v1/watchlist/244700923", ""},
+           {"DELETE", "/v1/watchlist/211000001", ""},
+           {"PUT", "/v1/areas", R"({"areas":[]})"},
+           {"POST", "/v1/sim/start", ""},
+           {"POST", "/v1/sim/stop", ""}}) {
+    CAPTURE(target);
+    const Response r = as_reader(method, target, payload);
+    CHECK(r.status == 403);
+    CHECK(body(r).at("error").at("code").as_string() == "forbidden");
+  }
+  // Nothing changed.
+  CHECK(f.app->control().state().watchlist.size() == 2);
 }

@@ -6,6 +6,7 @@
 // HTML strings. Without Leaflet (not installed) the list and the details still work.
 import { VesselFeed } from './live.js';
 import { drawSpeedChart, speedColor } from './chart.js';
+import { withToken } from './token.js';
 
 const MAX_LIST_ROWS = 500; // rows drawn at once; the search narrows the rest
 const TRACK_HOURS = 24;
@@ -286,7 +287,7 @@ function showError(text) {
 }
 
 async function getJson(url) {
-  const res = await fetch(url);
+  const res = await fetch(withToken(url));
   let body = null;
   try {
     body = await res.json();
@@ -399,7 +400,7 @@ async function select(mmsi, pan) {
   for (const id of ['stats-points', 'stats-distance', 'stats-avg-sog', 'stats-max-sog', 'stats-moving', 'stats-stopped', 'stats-gaps']) {
     $(id).textContent = '…';
   }
-  $('detail-map-link').href = `/v1/map/${mmsiText(mmsi)}?width=800&height=600`;
+  $('detail-map-link').href = withToken(`/v1/map/${mmsiText(mmsi)}?width=800&height=600`);
   if (r) {
     renderDetail(r);
     updateMarker(r);
@@ -471,7 +472,7 @@ function initMap() {
     return;
   }
   map = L.map('map', { worldCopyJump: true }).setView(DEFAULT_VIEW.center, DEFAULT_VIEW.zoom);
-  const tiles = L.tileLayer('/v1/tiles/{z}/{x}/{y}.png', {
+  const tiles = L.tileLayer(withToken('/v1/tiles/{z}/{x}/{y}.png'), {
     maxZoom: 19,
     attribution: '© OpenStreetMap contributors; offline: Natural Earth',
   });

@@ -5,6 +5,8 @@
 // Callbacks: onSnapshot(records) with every vessel (the set replaces the previous one),
 // onUpdate(record) for one changed vessel, onStatus(mode, text) with mode live | polling | offline.
 
+import { withToken } from './token.js';
+
 const POLL_INTERVAL_MS = 3000;
 const PAGE_LIMIT = 1000; // the largest page /v1/vessels gives
 const MAX_POLLED_VESSELS = 20000; // a bound on what one poll fetches
@@ -32,7 +34,7 @@ export class VesselFeed {
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     let ws;
     try {
-      ws = new WebSocket(`${scheme}//${location.host}/v1/live`);
+      ws = new WebSocket(withToken(`${scheme}//${location.host}/v1/live`));
     } catch {
       this.#startPolling();
       this.#scheduleReconnect();
@@ -98,7 +100,7 @@ export class VesselFeed {
     try {
       const all = [];
       for (let offset = 0; offset < MAX_POLLED_VESSELS; offset += PAGE_LIMIT) {
-        const res = await fetch(`/v1/vessels?limit=${PAGE_LIMIT}&offset=${offset}`);
+        const res = await fetch(withToken(`/v1/vessels?limit=${PAGE_LIMIT}&offset=${offset}`));
         if (!res.ok) throw new Error(`GET /v1/vessels: HTTP ${res.status}`);
         const page = await res.json();
         if (!Array.isArray(page.vessels)) throw new Error('GET /v1/vessels: no vessels array');

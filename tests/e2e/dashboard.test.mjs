@@ -9,6 +9,9 @@
 // The page must use the /v1/live WebSocket (and not poll while it is open), and fall back to polling
 // GET /v1/vessels when the socket is refused (checked in a second page whose WebSocket is closed).
 //
+// The server runs with access control on (issue #8): a read-only API token, given to the page once
+// as /#access_token=…, so every API call, tile and the WebSocket of the dashboard must carry it.
+//
 // Prints "SKIPPED: ..." and exits 0 when Chromium or playwright-core is absent (ctest reports it
 // as skipped); scripts/install-deps.sh installs both. Timeouts are generous: CI also runs this
 // against an ASan Debug build of the server.
@@ -136,10 +139,12 @@ const nmeaPort = await freeUdpPort();
 const base = `http://127.0.0.1:${port}`;
 const logPath = path.join(OUT_DIR, 'server.log');
 const log = fs.openSync(logPath, 'w');
+const TOKEN = 'e2e-dashboard-read-0123456789';
 const env = { ...process.env };
 delete env.AISSTREAM_API_KEY;
 Object.assign(env, {
   ENV_FILE: '',
+  API_TOKENS: `dashboard:ro:${TOKEN}`,
   SOURCE: 'simulator',
   SIM_VESSELS: '12',
   SIM_SEED: '3',
@@ -160,8 +165,11 @@ server.on('exit', (code, signal) => {
   serverExit = { code, signal };
 });
 
+// The test's own API calls carry the token in the header, as a script would.
+const authed = (url) => fetch(url, { headers: { Authorization: `Bearer ${TOKEN}` } });
+
 async function api(pathAndQuery) {
-  const res = await fetch(base + pathAndQuery);
+  const res = await authed(base + pathAndQuery);
   if (!res.ok) fail(`GET ${pathAndQuery}: HTTP ${res.status}`);
   return res.json();
 }
@@ -179,7 +187,7 @@ try {
   const udp = dgram.createSocket('udp4');
   await waitFor('the vessel with a markup name to be tracked', async () => {
     for (const line of hostileSentences()) udp.send(`${line}\r\n`, nmeaPort, '127.0.0.1');
-    const res = await fetch(`${base}/v1/ais/${HOSTILE_MMSI}`);
+    const res = await authed(`${base}/v1/ais/${HOSTILE_MMSI}`);
     return res.ok && (await res.json()).name === HOSTILE_NAME;
   });
   udp.close();
@@ -196,7 +204,8 @@ try {
   page.on('request', (req) => {
     if (new URL(req.url()).pathname === '/v1/vessels') polls++;
   });
-  await page.goto(`${base}/`);
+  if ((await fetch(`${base}/v1/vessels`)).status !== 401) fail('the API answered without a token');
+  await page.goto(`${base}/#access_token=${TOKEN}`);
   // The feed is the /v1/live WebSocket (the server has it), so the page does not poll.
   await waitFor('the live feed', async () => (await page.getAttribute('#feed-status', 'data-mode')) === 'live');
   const pollsAtLive = polls;
@@ -313,7 +322,7 @@ try {
   await page.fill('#search', '');
 
   // 8. Tiles: from the offline basemap when world-atlas is installed; without them the page still works.
-  const tile = await fetch(`${base}/v1/tiles/6/33/20.png`);
+  const tile = await authed(`${base}/v1/tiles/6/33/20.png`);
   if (tile.ok) {
     if (tile.headers.get('x-tile-source') !== 'basemap') fail(`tile source ${tile.headers.get('x-tile-source')}`);
     await waitFor('map tiles to load', async () => (await page.$$('img.leaflet-tile-loaded')).length > 0);
@@ -330,8 +339,8 @@ try {
   const degraded = await browser.newPage({ viewport: { width: 1000, height: 700 } });
   degraded.setDefaultTimeout(WAIT_S * 1000);
   degraded.on('pageerror', (e) => pageErrors.push(String(e)));
-  await degraded.routeWebSocket(/\/v1\/live$/, (ws) => ws.close());
-  await degraded.goto(`${base}/`);
+  await degraded.routeWebSocket(/\/v1\/live(\?|$)/, (ws) => ws.close());
+  await degraded.goto(`${base}/#access_token=${TOKEN}`);
   await waitFor('the polling fallback', async () => (await degraded.getAttribute('#feed-status', 'data-mode')) === 'polling');
   const polledFirst = await waitFor('markers while polling', async () => {
     const p = await degraded.$$eval('.vessel-marker[data-mmsi]', (els) =>

@@ -253,4 +253,19 @@ std::optional<int> ChildProcess::wait(double timeout_s) {
   }
 }
 
+ServerProcess::ServerProcess(const std::string& binary, std::vector<std::string> env) : port_(free_port()) {
+  env.push_back("HTTP_PORT=" + std::to_string(port_));
+  env.push_back("DB_PATH=" + (dir_ / "server.db").string());
+  env.push_back("ENV_FILE=");
+  proc_ = std::make_unique<ChildProcess>(std::vector<std::string>{binary}, env, dir_ / "server.log");
+}
+
+bool ServerProcess::ready(double timeout_s) {
+  return wait_for([&] { return http_request(port_, "GET", "/health").status != 0; }, timeout_s);
+}
+
+std::string ServerProcess::output() const { return slurp(dir_ / "server.log"); }
+
+bool ServerProcess::alive() { return !proc_->wait(0).has_value(); }
+
 }  // namespace aistrack::test

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -66,6 +67,27 @@ class ChildProcess {
  private:
   int pid_ = -1;
   bool reaped_ = false;
+};
+
+/// The real aistrack-server started on a free port with a fresh database and log in a temporary
+/// directory, no .env file, and `env` on top; SIGKILLed on destruction if still running.
+class ServerProcess {
+ public:
+  /// Starts `binary`; ready() says whether /health answered.
+  ServerProcess(const std::string& binary, std::vector<std::string> env);
+  /// Waits up to `timeout_s` for /health to answer at all (any status).
+  bool ready(double timeout_s);
+  [[nodiscard]] int port() const noexcept { return port_; }
+  /// Everything the server wrote on stdout and stderr so far.
+  [[nodiscard]] std::string output() const;
+  /// True while the process has not exited.
+  [[nodiscard]] bool alive();
+  [[nodiscard]] ChildProcess& process() noexcept { return *proc_; }
+
+ private:
+  TempDir dir_;
+  int port_;
+  std::unique_ptr<ChildProcess> proc_;
 };
 
 /// Contents of a file, or empty if it cannot be read.
