@@ -68,7 +68,10 @@ TEST_CASE("scale-out harness: a real redis-server delivers a publish and comes b
   redisContext* sub = redisConnectWithTimeout("127.0.0.1", redis->port(), timeout);
   redisContext* pub = redisConnectWithTimeout("127.0.0.1", redis->port(), timeout);
   REQUIRE((sub != nullptr && sub->err == 0 && pub != nullptr && pub->err == 0));
-  { const Reply ok(redisCommand(sub, "SUBSCRIBE aistrack.test")); REQUIRE(ok.r != nullptr); }
+  {
+    const Reply ok(redisCommand(sub, "SUBSCRIBE aistrack.test"));
+    REQUIRE(ok.r != nullptr);
+  }
   {
     const Reply n(redisCommand(pub, "PUBLISH aistrack.test %s", "{\"mmsi\":244700923}"));
     REQUIRE(n.r != nullptr);

@@ -26,11 +26,12 @@ std::vector<std::string> unprivileged_prefix(const fs::path& dir, std::string& w
     return {};
   }
   for (const auto& entry : fs::recursive_directory_iterator(dir)) {
-    if (::chown(entry.path().c_str(), pw->pw_uid, pw->pw_gid) != 0) why_not = "cannot chown " + entry.path().string();
+    if (::chown(entry.path().c_str(), pw->pw_uid, pw->pw_gid) != 0)
+      why_not = "cannot chown " + entry.path().string();
   }
   if (::chown(dir.c_str(), pw->pw_uid, pw->pw_gid) != 0) why_not = "cannot chown " + dir.string();
-  return {"/usr/bin/setpriv", "--reuid=" + std::to_string(pw->pw_uid), "--regid=" + std::to_string(pw->pw_gid),
-          "--clear-groups", "--"};
+  return {"/usr/bin/setpriv", "--reuid=" + std::to_string(pw->pw_uid),
+          "--regid=" + std::to_string(pw->pw_gid), "--clear-groups", "--"};
 }
 
 // Runs one SQL statement on a fresh connection; empty on success, else libpq's message.
@@ -41,7 +42,8 @@ std::string run_sql(const std::string& conninfo, const std::string& sql) {
     err = PQerrorMessage(c);
   } else {
     PGresult* r = PQexec(c, sql.c_str());
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) err = PQerrorMessage(c);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+      err = PQerrorMessage(c);
     PQclear(r);
   }
   PQfinish(c);
@@ -66,8 +68,8 @@ std::unique_ptr<PgServer> PgServer::start(std::string& why_not) {
     return argv;
   };
   {
-    ChildProcess initdb(command({(kPgBin / "initdb").string(), "-D", (dir / "data").string(), "-U", "aistrack",
-                                 "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"}),
+    ChildProcess initdb(command({(kPgBin / "initdb").string(), "-D", (dir / "data").string(), "-U",
+                                 "aistrack", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"}),
                         {}, dir / "initdb.log");
     const auto status = initdb.wait(120);
     if (status != 0) {
@@ -78,12 +80,12 @@ std::unique_ptr<PgServer> PgServer::start(std::string& why_not) {
   pg->port_ = free_port();
   // Durability off: these clusters live for one test; the crash tests are about our code.
   pg->proc_ = std::make_unique<ChildProcess>(
-      command({(kPgBin / "postgres").string(), "-D", (dir / "data").string(), "-p", std::to_string(pg->port_), "-k",
-               dir.string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-               "-c", "full_page_writes=off", "-c", "max_connections=60"}),
+      command({(kPgBin / "postgres").string(), "-D", (dir / "data").string(), "-p", std::to_string(pg->port_),
+               "-k", dir.string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c",
+               "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=60"}),
       std::vector<std::string>{}, dir / "postgres.log");
-  const std::string admin = "host=127.0.0.1 port=" + std::to_string(pg->port_) +
-                            " user=aistrack dbname=postgres connect_timeout=2";
+  const std::string admin =
+      "host=127.0.0.1 port=" + std::to_string(pg->port_) + " user=aistrack dbname=postgres connect_timeout=2";
   if (!wait_for([&] { return PQping(admin.c_str()) == PQPING_OK; }, 30)) {
     why_not = "postgres did not accept connections within 30 s: " + slurp(dir / "postgres.log");
     return nullptr;
@@ -92,7 +94,8 @@ std::unique_ptr<PgServer> PgServer::start(std::string& why_not) {
     why_not = "CREATE DATABASE failed: " + err;
     return nullptr;
   }
-  const std::string db = "host=127.0.0.1 port=" + std::to_string(pg->port_) + " user=aistrack dbname=aistrack";
+  const std::string db =
+      "host=127.0.0.1 port=" + std::to_string(pg->port_) + " user=aistrack dbname=aistrack";
   pg->postgis_ = run_sql(db, "CREATE EXTENSION IF NOT EXISTS postgis").empty();
   return pg;
 }
@@ -115,7 +118,8 @@ void PgServer::kill_hard() {
 
 std::unique_ptr<RedisServer> RedisServer::start(std::string& why_not) {
   if (!fs::exists(kRedisBin)) {
-    why_not = "redis-server is not installed (" + kRedisBin.string() + " missing; scripts/install-deps.sh installs it)";
+    why_not = "redis-server is not installed (" + kRedisBin.string() +
+              " missing; scripts/install-deps.sh installs it)";
     return nullptr;
   }
   std::unique_ptr<RedisServer> r(new RedisServer);
@@ -130,8 +134,9 @@ std::unique_ptr<RedisServer> RedisServer::start(std::string& why_not) {
 
 bool RedisServer::launch() {
   proc_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{kRedisBin.string(), "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save",
-                               "", "--appendonly", "no", "--dir", dir_->path().string(), "--daemonize", "no"},
+      std::vector<std::string>{kRedisBin.string(), "--port", std::to_string(port_), "--bind", "127.0.0.1",
+                               "--save", "", "--appendonly", "no", "--dir", dir_->path().string(),
+                               "--daemonize", "no"},
       std::vector<std::string>{}, dir_->path() / "redis.log");
   return wait_for(
       [&] {
