@@ -6,6 +6,8 @@
 // eviction, time-outs and clock jumps get exercised. Each completed payload goes through decode(),
 // to_message() and the JSON writer; the whole input is also tried as one payload and one tag block.
 // Invariants that must hold for any input are checked and abort on violation.
+#include "fuzz_support.hpp"
+
 #include <aistrack/decode.hpp>
 #include <aistrack/nmea.hpp>
 
@@ -18,9 +20,7 @@
 
 namespace {
 
-void require(bool ok) {
-  if (!ok) std::abort();
-}
+using aistrack::fuzz::require;
 
 void check_decoded(const aistrack::ais::Decoded& d, aistrack::TimeMs ts_ms, bool own_ship,
                    std::string& json) {
@@ -66,12 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   aistrack::ais::Decoded decoded;
   std::string json;
   aistrack::TimeMs now = 1'700'000'000'000;
-  std::size_t pos = 0;
-  while (pos <= input.size()) {
-    std::size_t nl = input.find('\n', pos);
-    if (nl == std::string_view::npos) nl = input.size();
-    const std::string_view line = input.substr(pos, nl - pos);
-    pos = nl + 1;
+  aistrack::fuzz::for_each_line(input, [&](std::string_view line) {
     now += step;
     for (const aistrack::nmea::Payload& p : assembler.feed_line(line, now)) {
       require(p.fragments >= 1 && p.fragments <= 9);
@@ -83,7 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
     }
     require(assembler.pending_groups() <= config.max_pending_groups);
-  }
+  });
   assembler.expire(now + 100'000);
   require(assembler.pending_groups() == 0);
   const aistrack::nmea::Counters& c = assembler.counters();

@@ -338,7 +338,8 @@ void App::write_pending() {
       if (!error) error = e.what();
     }
   };
-  for (const auto& [mmsi, fix] : pending_fixes_) guarded([&] { store_.add_position(mmsi, fix); });
+  // Not a structured binding: clang before 16 (the fuzz build) cannot capture one in a lambda.
+  for (const auto& entry : pending_fixes_) guarded([&] { store_.add_position(entry.first, entry.second); });
   for (const auto& v : pending_vessels_) guarded([&] { store_.upsert_vessel(v); });
   pending_fixes_.clear();
   pending_vessels_.clear();

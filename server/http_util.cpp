@@ -2,6 +2,7 @@
 
 #include "json_view.hpp"
 
+#include <cctype>
 #include <charconv>
 
 namespace aistrack::server {
@@ -14,6 +15,10 @@ std::optional<std::string> url_decode(std::string_view s) {
   for (std::size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '%') {
       if (i + 2 >= s.size()) return std::nullopt;
+      // from_chars alone would take a sign: "%-1" is a broken escape, not byte 0xFF.
+      if (std::isxdigit(static_cast<unsigned char>(s[i + 1])) == 0 ||
+          std::isxdigit(static_cast<unsigned char>(s[i + 2])) == 0)
+        return std::nullopt;
       int v = 0;
       const auto [p, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
       if (ec != std::errc{} || p != s.data() + i + 3) return std::nullopt;

@@ -71,7 +71,48 @@ json::object vessel_json(const VesselState& v) {
 }
 
 std::string error_body(std::string_view code, std::string_view message) {
-  return json::serialize(json::object{{"error", json::object{{"code", code}, {"message", message}}}});
+  // Messages quote the request (a path, a parameter), which may hold any bytes; Boost.JSON writes
+  // strings byte for byte, so without this a client's JSON parser would reject the whole error.
+  return json::serialize(
+      json::object{{"error", json::object{{"code", code}, {"message", valid_utf8(message)}}}});
+}
+
+std::string valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto b0 = static_cast<unsigned char>(text[i]);
+    std::size_t len = 0;
+    unsigned lo = 0x80;  // allowed range of the second byte: excludes overlongs, surrogates, > U+10FFFF
+    unsigned hi = 0xBF;
+    if (b0 < 0x80) {
+      len = 1;
+    } else if (b0 >= 0xC2 && b0 <= 0xDF) {
+      len = 2;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+      len = 3;
+      if (b0 == 0xE0) lo = 0xA0;
+      if (b0 == 0xED) hi = 0x9F;
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+      len = 4;
+      if (b0 == 0xF0) lo = 0x90;
+      if (b0 == 0xF4) hi = 0x8F;
+    }
+    bool ok = len != 0 && i + len <= text.size();
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      const auto b = static_cast<unsigned char>(text[i + k]);
+      ok = k == 1 ? b >= lo && b <= hi : b >= 0x80 && b <= 0xBF;
+    }
+    if (ok) {
+      out.append(text.substr(i, len));
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
 }
 
 }  // namespace aistrack::server

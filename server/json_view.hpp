@@ -14,7 +14,10 @@ namespace aistrack::server {
 /// The record GET /v1/ais/{mmsi} returns.
 boost::json::object vessel_json(const VesselState& vessel);
 
-/// {"error":{"code":code,"message":message}}
+/// {"error":{"code":code,"message":message}}; bytes of `message` that are not UTF-8 become U+FFFD.
 std::string error_body(std::string_view code, std::string_view message);
+
+/// `text` with each byte that does not start a valid UTF-8 sequence replaced by U+FFFD.
+std::string valid_utf8(std::string_view text);
 
 }  // namespace aistrack::server

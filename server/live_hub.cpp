@@ -336,9 +336,10 @@ void LiveHub::fan_out(std::int64_t now_ms) {
       const LatLon* prev = prev_it == last_position_.end() ? nullptr : &prev_it->second;
       // A box client also hears the update that takes a vessel out of its box, so its map does not keep
       // showing the vessel where it last was inside.
-      const auto wants = [&](const Client& c) {
-        return c.filter.matches(v) || (c.filter.bbox && prev != nullptr && c.filter.in_box(*prev) &&
-                                       (c.filter.mmsi.empty() || c.filter.mmsi.contains(mmsi)));
+      // Init-captures: clang before 16 (the fuzz build) cannot capture a structured binding.
+      const auto wants = [&prev, &vessel = v, vessel_mmsi = mmsi](const Client& c) {
+        return c.filter.matches(vessel) || (c.filter.bbox && prev != nullptr && c.filter.in_box(*prev) &&
+                                            (c.filter.mmsi.empty() || c.filter.mmsi.contains(vessel_mmsi)));
       };
       if (const auto it = by_mmsi_.find(mmsi); it != by_mmsi_.end()) {
         for (const ClientId id : it->second)

@@ -1,6 +1,8 @@
 // The REST API over a real App (real SQLite file in a temp dir), without sockets.
 #include "routes.hpp"
 
+#include "json_view.hpp"
+
 #include <doctest/doctest.h>
 
 #include "support.hpp"
@@ -93,6 +95,34 @@ TEST_CASE("routes: errors are JSON with the right status") {
   check_error(f.get("/v1/vessels?limit=100000"), 400, "invalid_parameter");
   check_error(f.get("/v1/vessels?offset=-1"), 400, "invalid_parameter");
   check_error(f.get("/v1/vessels?limit=%zz"), 400, "invalid_query");
+  check_error(f.get("/v1/vessels?limit=%-1"), 400, "invalid_query");  // from_chars takes a sign
+}
+
+// Found by fuzz/fuzz_http.cpp (docs/FUZZING.md): error messages quote the path or a parameter, and
+// Boost.JSON copies string bytes as they are, so a request with bytes that are not UTF-8 got an
+// error body no JSON parser accepts.
+TEST_CASE("routes: errors quoting bytes that are not UTF-8 are still valid JSON") {
+  Fixture f;
+  const std::string crash = "/" + std::string(65, '\xff') + "limit=";  // the fuzzer's input, method GET
+  const Response r = f.get(crash);
+  check_error(r, 404, "not_found");
+  CHECK(body(r).at("error").at("message").as_string().starts_with("no route for /\xEF\xBF\xBD\xEF\xBF\xBD"));
+  check_error(f.get("/v1/vessels?limit=%ff%c3"), 400, "invalid_parameter");
+  check_error(f.get("/v1/ais/\xc3\x28"), 400, "invalid_mmsi");
+}
+
+TEST_CASE("routes: valid_utf8 keeps UTF-8 and replaces every other byte") {
+  CHECK(valid_utf8("") == "");
+  CHECK(valid_utf8("plain ascii") == "plain ascii");
+  CHECK(valid_utf8("Göteborg \xe2\x82\xac \xf0\x9f\x9a\xa2") == "Göteborg \xe2\x82\xac \xf0\x9f\x9a\xa2");
+  const std::string bad = "\xEF\xBF\xBD";
+  CHECK(valid_utf8("\xff") == bad);
+  CHECK(valid_utf8("a\xc3") == "a" + bad);                         // truncated sequence
+  CHECK(valid_utf8("\xc0\xaf") == bad + bad);                      // overlong '/'
+  CHECK(valid_utf8("\xe0\x80\xaf") == bad + bad + bad);            // overlong, three bytes
+  CHECK(valid_utf8("\xed\xa0\x80") == bad + bad + bad);            // a UTF-16 surrogate
+  CHECK(valid_utf8("\xf4\x90\x80\x80") == bad + bad + bad + bad);  // above U+10FFFF
+  CHECK(valid_utf8("\xc3\x28") == bad + "(");
 }
 
 TEST_CASE("routes: /v1/vessels pages with limit and offset") {
