@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <unordered_set>
 
 #include <aistrack/version.hpp>
@@ -434,6 +435,16 @@ void App::step_replay(TimeMs now_ms) {
 }
 
 void App::tick(TimeMs now_ms) {
+  const auto start = std::chrono::steady_clock::now();
+  struct Timed {  // observes the tick's duration however it ends
+    App& app;
+    std::chrono::steady_clock::time_point start;
+    ~Timed() {
+      const double seconds = seconds_since(start);
+      std::lock_guard lock(app.stats_mutex_);
+      app.tick_duration_.observe(seconds);
+    }
+  } timed{*this, start};
   drain_frames();
   drain_nmea();
   if (replay_) step_replay(now_ms);

@@ -196,6 +196,10 @@ class App {
 
   mutable std::mutex stats_mutex_;  // guards the counters below
   std::uint64_t messages_ = 0;
+  // How long each tick() took (parse, Tracker, Store), seconds: the ingest path's own latency.
+  static constexpr std::array<double, 12> kTickBucketsS = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                           0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+  Histogram tick_duration_{kTickBucketsS};
   std::array<std::uint64_t, 4> messages_by_source_{};  // indexed by Source
   std::optional<TimeMs> last_message_ms_;
   aisstream::Counters parse_counters_;

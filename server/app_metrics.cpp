@@ -42,6 +42,9 @@ void App::write_metrics(MetricsText& out, TimeMs now_ms) const {
       out.counter("aistrack_frames_skipped_total",
                   "aisstream.io frames skipped (not errors), by message type", n, L{{"type", type}});
     }
+    tick_duration_.write(out, "aistrack_ingest_tick_duration_seconds",
+                         "time of one ingest tick: queued frames parsed and applied, simulator step, Store "
+                         "commit when due");
     for (const auto& [reason, n] : rejected_by_reason_) {
       out.counter("aistrack_messages_rejected_total", "frames and NMEA payloads rejected, by reason", n,
                   L{{"reason", reason}});

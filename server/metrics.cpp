@@ -153,6 +153,27 @@ std::string MetricsText::str() const {
   return out;
 }
 
+Histogram::Histogram(std::span<const double> upper_bounds)
+    : upper_bounds_(upper_bounds), counts_(upper_bounds.size() + 1, 0) {}
+
+void Histogram::observe(double value) noexcept {
+  std::size_t bucket = 0;
+  while (bucket < upper_bounds_.size() && value > upper_bounds_[bucket]) ++bucket;
+  ++counts_[bucket];
+  sum_ += value;
+}
+
+void Histogram::write(MetricsText& out, std::string_view name, std::string_view help,
+                      const MetricsText::Labels& labels) const {
+  out.histogram(name, help, upper_bounds_, counts_, sum_, labels);
+}
+
+std::uint64_t Histogram::count() const noexcept {
+  std::uint64_t n = 0;
+  for (const auto c : counts_) n += c;
+  return n;
+}
+
 std::string_view route_label(std::string_view path) noexcept {
   for (const std::string_view route : kRoutes) {
     if (route_matches(route, path)) return route;
@@ -162,13 +183,9 @@ std::string_view route_label(std::string_view path) noexcept {
 
 void HttpMetrics::record(std::string_view path, std::string_view method, int status, double seconds) {
   const std::string_view route = route_label(path);
-  std::size_t bucket = 0;
-  while (bucket < kBucketsS.size() && seconds > kBucketsS[bucket]) ++bucket;
   std::lock_guard lock(mutex_);
   ++requests_[{route, method_label(method), status}];
-  Latency& l = latency_[route];
-  ++l.counts[bucket];
-  l.sum_s += seconds;
+  latency_.try_emplace(route, kBucketsS).first->second.observe(seconds);
 }
 
 void HttpMetrics::write(MetricsText& out) const {
@@ -179,10 +196,10 @@ void HttpMetrics::write(MetricsText& out) const {
         "aistrack_http_requests_total", "HTTP requests answered by the API (WebSocket upgrades aside)", n,
         {{"route", std::string(route)}, {"method", std::string(method)}, {"code", std::to_string(status)}});
   }
-  for (const auto& [route, l] : latency_) {
-    out.histogram("aistrack_http_request_duration_seconds",
+  for (const auto& [route, latency] : latency_) {
+    latency.write(out, "aistrack_http_request_duration_seconds",
                   "time to build an API response (for streamed exports: until the stream is set up)",
-                  kBucketsS, l.counts, l.sum_s, {{"route", std::string(route)}});
+                  {{"route", std::string(route)}});
   }
 }
 

@@ -49,6 +49,26 @@ class MetricsText {
   std::map<std::string, Family, std::less<>> families_;
 };
 
+/// Observations counted in fixed buckets, for MetricsText::histogram. Not thread-safe (guard it).
+class Histogram {
+ public:
+  /// Buckets with these upper bounds (ascending, seconds) plus one above them; `upper_bounds` must outlive
+  /// it.
+  explicit Histogram(std::span<const double> upper_bounds);
+  /// Counts one observation of `value`.
+  void observe(double value) noexcept;
+  /// Adds the histogram to `out` as family `name`.
+  void write(MetricsText& out, std::string_view name, std::string_view help,
+             const MetricsText::Labels& labels = {}) const;
+  /// Observations so far.
+  [[nodiscard]] std::uint64_t count() const noexcept;
+
+ private:
+  std::span<const double> upper_bounds_;
+  std::vector<std::uint64_t> counts_;
+  double sum_ = 0;
+};
+
 /// A label value as the text format wants it: backslash, double quote and newline escaped.
 std::string escape_label_value(std::string_view value);
 
@@ -69,13 +89,9 @@ class HttpMetrics {
   void write(MetricsText& out) const;
 
  private:
-  struct Latency {
-    std::array<std::uint64_t, kBucketsS.size() + 1> counts{};
-    double sum_s = 0;
-  };
   mutable std::mutex mutex_;
   std::map<std::tuple<std::string_view, std::string_view, int>, std::uint64_t> requests_;
-  std::map<std::string_view, Latency> latency_;
+  std::map<std::string_view, Histogram> latency_;
 };
 
 /// Seconds elapsed since `start` on the steady clock.

@@ -202,6 +202,8 @@ TEST_CASE("metrics: GET /metrics counts messages, frames, vessels, the Store and
         doctest::Approx(1'699'999'990.0));  // 2023-11-14 22:13:10 UTC
   CHECK(value_of(samples, "aistrack_uptime_seconds") == doctest::Approx(61.0));
   CHECK(value_of(samples, "aistrack_sim_running") == 0);
+  CHECK(value_of(samples, "aistrack_ingest_tick_duration_seconds_count") == 1);  // the one tick() above
+  CHECK(types.at("aistrack_ingest_tick_duration_seconds") == "histogram");
   CHECK(value_of(samples, "aistrack_feed_connects_total") == std::nullopt);  // no aisstream.io client here
 
   // The API's own requests, by route template (the query and the MMSI do not make new series).
