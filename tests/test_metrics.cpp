@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include "aisstream_frames.hpp"
+#include "mock_aisstream.hpp"
 #include "support.hpp"
 
 #include <boost/json.hpp>
@@ -277,6 +279,54 @@ TEST_CASE("metrics: the real server on the simulator serves /metrics whose count
   CHECK(value_of(second, "aistrack_http_requests_total",
                  {{"route", "/metrics"}, {"method", "GET"}, {"code", "200"}})
             .value_or(0) >= 1);
+  server.signal(SIGTERM);
+  CHECK(server.wait(20) == 0);
+}
+
+TEST_CASE("metrics: the aisstream.io feed's state, frames and reconnects, and never the key") {
+  const std::string key = "AKEY-metrics-7f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c";
+  std::vector<std::string> frames;
+  for (const auto& m : bench::recent_simulated(4, 3, 5)) frames.push_back(bench::to_aisstream_frame(m));
+  test::MockOptions mo;
+  mo.api_key = key;
+  mo.frame_interval_ms = 5;
+  mo.frames = frames;
+  test::MockAisstream mock(mo);
+  mock.set_fault(test::MockFault::abrupt_close, 30);  // every connection ends after 30 frames (1006)
+  test::TempDir dir;
+  const int port = test::free_port();
+  test::ChildProcess server({AISTRACK_SERVER_BIN},
+                            {"HTTP_PORT=" + std::to_string(port), "DB_PATH=" + (dir / "feed.db").string(),
+                             "AISSTREAM_API_KEY=" + key, "AISSTREAM_URL=" + mock.url(), "ENV_FILE="},
+                            dir / "server.log");
+  std::string body;
+  std::vector<Sample> samples;
+  REQUIRE_MESSAGE(
+      test::wait_for(
+          [&] {
+            const auto r = test::http_request(port, "GET", "/metrics");
+            if (r.status != 200) return false;
+            body = r.body;
+            samples = parse_with_prometheus(dir, body).first;
+            return value_of(samples, "aistrack_feed_reconnects_total", {{"cause", "closed"}}).value_or(0) >=
+                   1;
+          },
+          30),
+      test::slurp(dir / "server.log"));
+  CHECK(value_of(samples, "aistrack_feed_connects_total").value_or(0) >= 1);
+  CHECK(value_of(samples, "aistrack_feed_frames_received_total").value_or(0) >= 30);
+  CHECK(value_of(samples, "aistrack_feed_bytes_received_total").value_or(0) > 0);
+  CHECK(value_of(samples, "aistrack_messages_total", {{"source", "aisstream"}}).value_or(0) > 0);
+  CHECK(value_of(samples, "aistrack_frames_total", {{"status", "ok"}}).value_or(0) > 0);
+  CHECK(value_of(samples, "aistrack_feed_reconnects_total", {{"cause", "tls"}}) == 0);
+  CHECK(value_of(samples, "aistrack_feed_last_frame_timestamp_seconds").has_value());
+  // Exactly one state is current.
+  double current = 0;
+  for (const auto& s : samples) {
+    if (s.name == "aistrack_feed_state") current += s.value;
+  }
+  CHECK(current == 1);
+  CHECK_MESSAGE(body.find(key) == std::string::npos, "the API key leaked into /metrics");
   server.signal(SIGTERM);
   CHECK(server.wait(20) == 0);
 }
