@@ -14,8 +14,10 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 
 using namespace aistrack;
 using namespace aistrack::server;
@@ -159,6 +161,23 @@ TEST_CASE("metrics: route labels are the route templates, anything else is other
   CHECK(route_label("/v1/vessels/extra") == "other");
   CHECK(route_label("/wp-login.php") == "other");
   CHECK(route_label("") == "other");
+}
+
+TEST_CASE("metrics: every route docs/API.md documents has its own route label") {
+  // A route added without a template in metrics.cpp would be counted as "other": this catches it.
+  const std::string doc = test::slurp(std::filesystem::path(AISTRACK_SOURCE_DIR) / "docs" / "API.md");
+  REQUIRE_FALSE(doc.empty());
+  const std::regex route_re("`(GET|HEAD|PUT|POST|DELETE) (/[^`?]*)");
+  std::size_t routes = 0;
+  for (auto it = std::sregex_iterator(doc.begin(), doc.end(), route_re); it != std::sregex_iterator(); ++it) {
+    const std::string documented = (*it)[2].str();
+    if (documented == "/v1/live") continue;  // the WebSocket upgrade: counted by the live metrics instead
+    // "{mmsi}" → "1" etc.: a concrete path as a client would send it.
+    const std::string path = std::regex_replace(documented, std::regex("\\{[^}]*\\}"), "1");
+    CHECK_MESSAGE(route_label(path) != "other", documented);
+    ++routes;
+  }
+  CHECK(routes >= 20);
 }
 
 TEST_CASE("metrics: GET /metrics counts messages, frames, vessels, the Store and the API's requests") {
