@@ -435,16 +435,15 @@ void App::step_replay(TimeMs now_ms) {
 }
 
 void App::tick(TimeMs now_ms) {
-  const auto start = std::chrono::steady_clock::now();
-  struct Timed {  // observes the tick's duration however it ends
+  struct Timed {  // observes the tick's duration however it ends (a StoreError may leave early)
     App& app;
-    std::chrono::steady_clock::time_point start;
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
     ~Timed() {
       const double seconds = seconds_since(start);
       std::lock_guard lock(app.stats_mutex_);
       app.tick_duration_.observe(seconds);
     }
-  } timed{*this, start};
+  } timed{*this};
   drain_frames();
   drain_nmea();
   if (replay_) step_replay(now_ms);
