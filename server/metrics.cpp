@@ -58,6 +58,7 @@ constexpr std::string_view kRoutes[] = {
     "/index.html",
     "/health",
     "/metrics",
+    "/openapi.json",
     "/static/{path*}",
     "/v1/vessels",
     "/v1/ais/{mmsi}",

@@ -111,6 +111,7 @@ std::vector<RouteInfo> Api::routes() const {
                              {"/v1/vessels", {"GET"}},
                              {"/v1/ais/{mmsi}", {"GET"}},
                              {std::string(kLivePath), {"GET"}}};
+  out.push_back({"/metrics", {"GET"}});  // Prometheus (issue #8)
   for (const auto& m : modules_) {
     for (auto& r : m->routes()) out.push_back(std::move(r));
   }

@@ -178,6 +178,13 @@ TEST_CASE("metrics: every route docs/API.md documents has its own route label") 
     ++routes;
   }
   CHECK(routes >= 20);
+  // And every route the router itself lists (the list docs/openapi.json is checked against).
+  Fixture f;
+  const Api api(*f.app, f.config);
+  for (const RouteInfo& r : api.routes()) {
+    if (r.path == kLivePath) continue;
+    CHECK_MESSAGE(route_label(std::regex_replace(r.path, std::regex("\\{[^}]*\\}"), "1")) != "other", r.path);
+  }
 }
 
 TEST_CASE("metrics: GET /metrics counts messages, frames, vessels, the Store and the API's requests") {
