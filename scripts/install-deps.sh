@@ -17,6 +17,8 @@ packages=(
   # Stats tests (issue #5): GeodSolve is the independent distance oracle; xmllint and python3
   # (json, csv, xml.etree) parse the exports
   geographiclib-tools libxml2-utils python3
+  # metrics (issue #8): the Prometheus project's parser reads /metrics back in the tests
+  python3-prometheus-client
   # NMEA decoding (issue #4): zlib reads the gzipped reference decodes; clang + compiler-rt for the
   # libFuzzer target (scripts/fuzz.sh)
   zlib1g-dev clang libclang-rt-14-dev

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <unordered_set>
 
 #include <aistrack/version.hpp>
@@ -55,9 +56,16 @@ SourceKind resolve_source(const ServerConfig& c) {
   return SourceKind::none;
 }
 
-// Keeps per-reason counters bounded whatever the feed sends.
+// Keeps per-reason counters bounded whatever the feed sends: at most 64 keys of at most 120 bytes (cut
+// on a UTF-8 character boundary, as /metrics label values must stay valid UTF-8).
 void count_reason(std::map<std::string, std::uint64_t>& m, std::string key) {
   constexpr std::size_t kMaxKeys = 64;
+  constexpr std::size_t kMaxKeyBytes = 120;
+  if (key.size() > kMaxKeyBytes) {
+    std::size_t cut = kMaxKeyBytes;
+    while (cut > 0 && (static_cast<unsigned char>(key[cut]) & 0xC0) == 0x80) --cut;
+    key.resize(cut);
+  }
   if (m.size() >= kMaxKeys && !m.contains(key)) key = "other";
   ++m[key];
 }
@@ -258,6 +266,8 @@ void App::set_change_listener(std::function<void(const std::vector<VesselState>&
   change_listener_ = std::move(listener);
 }
 
+void App::set_metrics_extra(std::function<void(MetricsText&)> extra) { metrics_extra_ = std::move(extra); }
+
 void App::set_wake(std::function<void()> wake) { wake_ = std::move(wake); }
 
 void App::set_health_extra(std::function<void(boost::json::object&)> extra) {
@@ -354,6 +364,7 @@ void App::ingest(const Message& msg, TimeMs now_ms) {
   {
     std::lock_guard lock(stats_mutex_);
     ++messages_;
+    ++messages_by_source_[static_cast<std::size_t>(msg.source)];
     last_message_ms_ = msg.ts_ms;
   }
   write_pending();
@@ -425,6 +436,15 @@ void App::step_replay(TimeMs now_ms) {
 }
 
 void App::tick(TimeMs now_ms) {
+  struct Timed {  // observes the tick's duration however it ends (a StoreError may leave early)
+    App& app;
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    ~Timed() {
+      const double seconds = seconds_since(start);
+      std::lock_guard lock(app.stats_mutex_);
+      app.tick_duration_.observe(seconds);
+    }
+  } timed{*this};
   drain_frames();
   drain_nmea();
   if (replay_) step_replay(now_ms);
@@ -475,6 +495,7 @@ void App::step_sim(TimeMs now_ms) {
   {
     std::lock_guard lock(stats_mutex_);
     messages_ += sim_batch_.size();
+    messages_by_source_[static_cast<std::size_t>(Source::simulator)] += sim_batch_.size();
     sim_messages_ += sim_batch_.size();
     last_message_ms_ = sim_batch_.back().ts_ms;
   }

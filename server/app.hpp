@@ -5,6 +5,7 @@
 
 #include "config.hpp"
 #include "control.hpp"
+#include "metrics.hpp"
 #include "nmea_sources.hpp"
 
 #include <aistrack/aisstream.hpp>
@@ -86,6 +87,9 @@ class App {
   /// Adds sections owned by the server (e.g. "live") to the /health body; called from any thread.
   /// Set before start_sources().
   void set_health_extra(std::function<void(boost::json::object&)> extra);
+  /// Adds metrics owned by the server (e.g. live clients) to /metrics; called from any thread.
+  /// Set before start_sources().
+  void set_metrics_extra(std::function<void(MetricsText&)> extra);
 
   /// Latest state of one vessel.
   [[nodiscard]] std::optional<VesselState> latest(Mmsi mmsi) const;
@@ -94,6 +98,9 @@ class App {
                                                                          std::size_t limit) const;
   /// State of the source, the Store and the Tracker at `now_ms`.
   [[nodiscard]] Health health(TimeMs now_ms) const;
+  /// Adds the source, Store and Tracker counters and gauges at `now_ms` (ms UTC) to `out` for GET /metrics
+  /// (app_metrics.cpp); the same numbers as health(), read under the same locks.
+  void write_metrics(MetricsText& out, TimeMs now_ms) const;
   /// "simulator", "aisstream", "replay" or "none".
   [[nodiscard]] std::string_view source_kind() const noexcept;
   /// Calls `visit` for every vessel in memory, in MMSI order, under the Tracker's shared lock
@@ -177,6 +184,7 @@ class App {
   std::unordered_map<Mmsi, std::size_t> changed_index_;
   std::function<void()> wake_;
   std::function<void(boost::json::object&)> health_extra_;
+  std::function<void(MetricsText&)> metrics_extra_;
   std::ofstream record_;  // AISSTREAM_RECORD_FILE
 
   // Frames from the network thread, drained by tick().
@@ -188,6 +196,11 @@ class App {
 
   mutable std::mutex stats_mutex_;  // guards the counters below
   std::uint64_t messages_ = 0;
+  // How long each tick() took (parse, Tracker, Store), seconds: the ingest path's own latency.
+  static constexpr std::array<double, 12> kTickBucketsS = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                           0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+  Histogram tick_duration_{kTickBucketsS};
+  std::array<std::uint64_t, 4> messages_by_source_{};  // indexed by Source
   std::optional<TimeMs> last_message_ms_;
   aisstream::Counters parse_counters_;
   std::map<std::string, std::uint64_t> skipped_by_type_;

@@ -298,6 +298,27 @@ int run_server(const ServerConfig& config) {
         {"rate_limited", a.rate_limited},         {"preflights", a.preflights},
         {"over_limits", over_limits.load()},      {"refused_connections", connections->refused()}};
   });
+  app.set_metrics_extra([&](MetricsText& out) {
+    const LiveCounters c = hub.counters();
+    out.gauge("aistrack_live_clients", "connected /v1/live clients", static_cast<double>(c.clients));
+    out.gauge("aistrack_live_clients_max", "LIVE_MAX_CLIENTS", static_cast<double>(config.live_max_clients));
+    out.gauge("aistrack_live_clients_behind", "live clients with updates queued",
+              static_cast<double>(hub.behind()));
+    out.counter("aistrack_live_updates_total", "vessel changes published to the live hub", c.updates_in);
+    out.counter("aistrack_live_messages_sent_total", "live update and snapshot messages handed to sockets",
+                c.messages_sent);
+    out.counter("aistrack_live_queued_total", "live updates queued because a client was behind", c.queued);
+    constexpr std::string_view kCoalesced =
+        "live updates replaced by a newer one for the same vessel, in a client's "
+        "queue or in the hub's inbox before fan-out";
+    out.counter("aistrack_live_coalesced_total", kCoalesced, c.coalesced, {{"stage", "queue"}});
+    out.counter("aistrack_live_coalesced_total", kCoalesced, c.updates_coalesced_in, {{"stage", "inbox"}});
+    out.counter("aistrack_live_closed_slow_total", "live clients closed (1008) for falling behind",
+                c.closed_slow);
+    out.counter("aistrack_live_refused_total", "live connections refused at LIVE_MAX_CLIENTS", c.refused);
+    out.counter("aistrack_live_client_errors_total", "malformed live client messages answered with an error",
+                c.client_errors);
+  });
   // Fan-out runs on a network thread, never in the ingest tick (see live_hub.hpp).
   app.set_change_listener([&](const std::vector<VesselState>& changed) {
     if (hub.publish(changed)) asio::post(io, [&] { hub.fan_out(now_ms()); });

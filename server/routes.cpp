@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <tuple>
 
@@ -110,6 +111,7 @@ std::vector<RouteInfo> Api::routes() const {
                              {"/v1/vessels", {"GET"}},
                              {"/v1/ais/{mmsi}", {"GET"}},
                              {std::string(kLivePath), {"GET"}}};
+  out.push_back({"/metrics", {"GET"}});  // Prometheus (issue #8)
   for (const auto& m : modules_) {
     for (auto& r : m->routes()) out.push_back(std::move(r));
   }
@@ -126,6 +128,29 @@ bool Api::is_slow(const Request& request) const {
 }
 
 Response Api::handle(const Request& request, TimeMs now_ms) const {
+  const auto start = std::chrono::steady_clock::now();
+  const std::string_view path = split_target(request.target).first;
+  try {
+    Response r = route(request, now_ms);
+    http_metrics_.record(path, request.method, r.status, seconds_since(start));
+    return r;
+  } catch (...) {
+    http_metrics_.record(path, request.method, 500, seconds_since(start));
+    throw;
+  }
+}
+
+Response Api::metrics(TimeMs now_ms) const {
+  MetricsText out;
+  app_.write_metrics(out, now_ms);
+  http_metrics_.write(out);
+  Response r;
+  r.content_type = std::string(kMetricsContentType);
+  r.body = out.str();
+  return r;
+}
+
+Response Api::route(const Request& request, TimeMs now_ms) const {
   const auto [target, query] = split_target(request.target);
   const bool read = is_read(request);
   const auto params = parse_query(query);
@@ -143,6 +168,10 @@ Response Api::handle(const Request& request, TimeMs now_ms) const {
     Response r;
     r.body = std::string(openapi_json());
     return r;
+  }
+  if (target == "/metrics") {
+    if (!read) return method_not_allowed("GET, HEAD");
+    return metrics(now_ms);
   }
   if (target == "/v1/vessels") {
     if (!read) return method_not_allowed("GET, HEAD");

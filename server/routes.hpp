@@ -6,6 +6,7 @@
 #include "app.hpp"
 #include "config.hpp"
 #include "http_util.hpp"
+#include "metrics.hpp"
 
 #include <memory>
 #include <optional>
@@ -64,7 +65,8 @@ class Api {
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
 
-  /// Answers one request at `now_ms` (ms UTC).
+  /// Answers one request at `now_ms` (ms UTC) and counts it in /metrics (an exception counts as a 500 and
+  /// is rethrown).
   [[nodiscard]] Response handle(const Request& request, TimeMs now_ms) const;
   /// True when the request should be answered off the network threads.
   [[nodiscard]] bool is_slow(const Request& request) const;
@@ -72,8 +74,13 @@ class Api {
   [[nodiscard]] std::vector<RouteInfo> routes() const;
 
  private:
+  [[nodiscard]] Response route(const Request& request, TimeMs now_ms) const;
+  [[nodiscard]] Response metrics(TimeMs now_ms) const;
+
   const App& app_;
   std::vector<std::unique_ptr<RouteModule>> modules_;
+  // Recorded by every handle(); thread-safe inside, so handle() stays const like the rest of the API.
+  mutable HttpMetrics http_metrics_;
 };
 
 }  // namespace aistrack::server
