@@ -360,6 +360,7 @@ int run_server(const ServerConfig& config) {
     Request req = request_of(con);
     std::vector<std::pair<std::string, std::string>> extra;  // CORS headers for whatever is answered
     if (auto denied = admit(con, req, extra)) {
+      api.count_refused(req, denied->status);
       fill(con, req, std::move(*denied));
       return;
     }

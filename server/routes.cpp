@@ -127,6 +127,10 @@ bool Api::is_slow(const Request& request) const {
   return false;
 }
 
+void Api::count_refused(const Request& request, int status) const {
+  http_metrics_.record(split_target(request.target).first, request.method, status, 0.0);
+}
+
 Response Api::handle(const Request& request, TimeMs now_ms) const {
   const auto start = std::chrono::steady_clock::now();
   const std::string_view path = split_target(request.target).first;

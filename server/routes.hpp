@@ -70,6 +70,9 @@ class Api {
   [[nodiscard]] Response handle(const Request& request, TimeMs now_ms) const;
   /// True when the request should be answered off the network threads.
   [[nodiscard]] bool is_slow(const Request& request) const;
+  /// Counts in /metrics a request the HTTP layer answered itself with `status` (refused by the access
+  /// gate or a limit), so 401/429/414/431 show beside the API's own answers.
+  void count_refused(const Request& request, int status) const;
   /// Every route the server answers (these, the modules' and the /v1/live WebSocket), in path order.
   [[nodiscard]] std::vector<RouteInfo> routes() const;
 

@@ -197,7 +197,12 @@ TEST_CASE("server access: CORS preflights and Access-Control-Allow-Origin follow
 TEST_CASE("server access: METRICS_TOKEN protects /metrics alone, the API stays open without API_TOKENS") {
   Server s({"METRICS_TOKEN=metrics-scrape-0123456789"});
   CHECK(s.call("GET", "/metrics").status == 401);
-  CHECK(s.call("GET", "/metrics", Server::bearer("metrics-scrape-0123456789")).status != 401);
+  const auto scrape = s.call("GET", "/metrics", Server::bearer("metrics-scrape-0123456789"));
+  CHECK(scrape.status == 200);
+  // Refusals by the gate are counted beside the API's own answers.
+  CHECK(
+      scrape.body.find("aistrack_http_requests_total{route=\"/metrics\",method=\"GET\",code=\"401\"} 1\n") !=
+      std::string::npos);
   CHECK(s.call("GET", "/v1/vessels").status == 200);
   CHECK(s.call("PUT", "/v1/watchlist", {}, R"({"mmsi":[]})").status == 200);  // off by default: admin
 }
