@@ -128,15 +128,24 @@ void Control::save_areas(const std::vector<aisstream::BoundingBox>& areas) {
   store_.save_setting(kAreasKey, areas_to_json(areas));
 }
 
+namespace {
+// Saves `list` first (a failed save throws and changes nothing), then makes it the watch list, from
+// the database from now on. The caller holds the Control's mutex.
+template <class Save>
+ControlState replace_watchlist(ControlState& state, std::vector<Mmsi> list, Save&& save) {
+  save(list);
+  state.watchlist = std::move(list);
+  state.watchlist_origin = ControlOrigin::database;
+  ++state.watchlist_version;
+  return state;
+}
+}  // namespace
+
 ControlState Control::set_watchlist(std::vector<Mmsi> mmsi) {
   normalise(mmsi);
   if (mmsi.size() > kMaxWatchlist) throw std::length_error("watch list too long");
   std::lock_guard lock(mutex_);
-  save_watchlist(mmsi);  // first: a failed save changes nothing
-  state_.watchlist = std::move(mmsi);
-  state_.watchlist_origin = ControlOrigin::database;
-  ++state_.watchlist_version;
-  return state_;
+  return replace_watchlist(state_, std::move(mmsi), [this](const auto& l) { save_watchlist(l); });
 }
 
 ControlState Control::add_to_watchlist(Mmsi mmsi) {
@@ -146,11 +155,7 @@ ControlState Control::add_to_watchlist(Mmsi mmsi) {
   if (it != list.end() && *it == mmsi && state_.watchlist_origin == ControlOrigin::database) return state_;
   if (it == list.end() || *it != mmsi) list.insert(it, mmsi);
   if (list.size() > kMaxWatchlist) throw std::length_error("watch list too long");
-  save_watchlist(list);
-  state_.watchlist = std::move(list);
-  state_.watchlist_origin = ControlOrigin::database;
-  ++state_.watchlist_version;
-  return state_;
+  return replace_watchlist(state_, std::move(list), [this](const auto& l) { save_watchlist(l); });
 }
 
 std::optional<ControlState> Control::remove_from_watchlist(Mmsi mmsi) {
@@ -159,11 +164,7 @@ std::optional<ControlState> Control::remove_from_watchlist(Mmsi mmsi) {
   const auto it = std::lower_bound(list.begin(), list.end(), mmsi);
   if (it == list.end() || *it != mmsi) return std::nullopt;
   list.erase(it);
-  save_watchlist(list);
-  state_.watchlist = std::move(list);
-  state_.watchlist_origin = ControlOrigin::database;
-  ++state_.watchlist_version;
-  return state_;
+  return replace_watchlist(state_, std::move(list), [this](const auto& l) { save_watchlist(l); });
 }
 
 ControlState Control::set_areas(std::vector<aisstream::BoundingBox> areas) {
