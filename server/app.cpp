@@ -336,6 +336,26 @@ void App::drain_frames() {
   draining_.clear();
 }
 
+template <class Call>
+void App::measure_commits(Call&& call) {
+  const auto rows_of = [](const StoreStats& s) {
+    return s.positions_written + s.vessels_written + s.raw_written;
+  };
+  const StoreStats before = store_.stats();
+  const auto start = std::chrono::steady_clock::now();
+  call();  // a failed commit throws past this: the Store counts it (commit_failures), untimed
+  const double seconds = seconds_since(start);
+  const StoreStats after = store_.stats();
+  const std::uint64_t commits = after.commits - before.commits;
+  if (commits == 0) return;
+  const double rows = static_cast<double>(rows_of(after) - rows_of(before)) / static_cast<double>(commits);
+  std::lock_guard lock(stats_mutex_);
+  for (std::uint64_t i = 0; i < commits; ++i) {
+    commit_duration_.observe(seconds / static_cast<double>(commits));
+    batch_rows_.observe(rows);
+  }
+}
+
 void App::write_pending() {
   // A failing commit throws from whichever add reached the batch size, but that row is
   // already queued (the Store keeps every row pending and retries), so carry on with the
@@ -349,8 +369,10 @@ void App::write_pending() {
     }
   };
   // Not a structured binding: clang before 16 (the fuzz build) cannot capture one in a lambda.
-  for (const auto& entry : pending_fixes_) guarded([&] { store_.add_position(entry.first, entry.second); });
-  for (const auto& v : pending_vessels_) guarded([&] { store_.upsert_vessel(v); });
+  measure_commits([&] {
+    for (const auto& entry : pending_fixes_) guarded([&] { store_.add_position(entry.first, entry.second); });
+    for (const auto& v : pending_vessels_) guarded([&] { store_.upsert_vessel(v); });
+  });
   pending_fixes_.clear();
   pending_vessels_.clear();
   if (error) log(LogLevel::error, "{}", *error);
@@ -457,7 +479,7 @@ void App::tick(TimeMs now_ms) {
     changed_index_.clear();
   }
   try {
-    store_.poll(now_ms);
+    measure_commits([&] { store_.poll(now_ms); });
   } catch (const StoreError& e) {
     log(LogLevel::error, "{}", e.what());
   }
@@ -465,6 +487,8 @@ void App::tick(TimeMs now_ms) {
     // One small chunk per tick, so a large purge never holds up ingest for long.
     try {
       const TimeMs cutoff = now_ms - static_cast<TimeMs>(config_.retention_days) * 86'400'000;
+      // purge_step commits pending rows first; doing it here times that commit like any other.
+      measure_commits([&] { store_.flush(); });
       const std::size_t deleted = store_.purge_step(cutoff, kPurgeChunkRows);
       purging_ = deleted > 0;
       if (!purging_) next_purge_ms_ = now_ms + kPurgeEveryMs;
@@ -627,7 +651,7 @@ App::SimStatus App::sim_status() const {
 void App::shutdown() {
   drain_frames();  // frames the network handed over but no tick processed yet
   drain_nmea();
-  store_.flush();
+  measure_commits([&] { store_.flush(); });
 }
 
 std::optional<VesselState> App::latest(Mmsi mmsi) const {

@@ -131,6 +131,11 @@ class App {
  private:
   struct Replay;
   void write_pending();
+  // Runs a Store call that may commit (add_* at the batch size, poll, flush) and, when it did,
+  // records each commit's duration and rows: the library never reads the clock, so the server times
+  // around it.
+  template <class Call>
+  void measure_commits(Call&& call);
   // Appends to a bounded ingest queue under queue_mutex_ (drops and counts beyond
   // INGEST_QUEUE_FRAMES); true when the queue was empty, so the caller wakes ingest.
   template <class Queue, class... Args>
@@ -200,6 +205,13 @@ class App {
   static constexpr std::array<double, 12> kTickBucketsS = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                            0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
   Histogram tick_duration_{kTickBucketsS};
+  // Store commits: seconds per commit (the Store call that committed, shared among its commits) and
+  // rows per commit.
+  static constexpr std::array<double, 12> kCommitBucketsS = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                             0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+  static constexpr std::array<double, 9> kBatchRowsBuckets = {1, 10, 50, 100, 500, 1000, 5000, 10000, 50000};
+  Histogram commit_duration_{kCommitBucketsS};
+  Histogram batch_rows_{kBatchRowsBuckets};
   std::array<std::uint64_t, 4> messages_by_source_{};  // indexed by Source
   std::optional<TimeMs> last_message_ms_;
   aisstream::Counters parse_counters_;

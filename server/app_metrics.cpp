@@ -167,6 +167,13 @@ void App::write_metrics(MetricsText& out, TimeMs now_ms) const {
   out.counter("aistrack_store_dropped_rows_total", "rows lost (queue over its bound, or unstorable)",
               ss.dropped_rows);
   out.counter("aistrack_store_purged_rows_total", "positions deleted by retention", ss.purged_rows);
+  {
+    std::lock_guard lock(stats_mutex_);
+    commit_duration_.write(out, "aistrack_store_commit_duration_seconds",
+                           "time of one successful SQLite commit, seconds (the Store call that made it, "
+                           "shared among its commits)");
+    batch_rows_.write(out, "aistrack_store_batch_rows", "rows (positions, vessels, raw) in one commit");
+  }
 
   if (metrics_extra_) metrics_extra_(out);
 }

@@ -226,6 +226,14 @@ TEST_CASE("metrics: GET /metrics counts messages, frames, vessels, the Store and
   CHECK(value_of(samples, "aistrack_tracker_messages_total", {{"result", "updated"}}) == 1);
   CHECK(value_of(samples, "aistrack_store_rows_written_total", {{"table", "positions"}}) == 1);
   CHECK(value_of(samples, "aistrack_store_up") == 1);
+  // One commit, of the position and its vessel row, timed by the server around the Store call.
+  CHECK(value_of(samples, "aistrack_store_commit_duration_seconds_count") == 1);
+  CHECK(value_of(samples, "aistrack_store_commit_duration_seconds_sum") > 0);
+  CHECK(types.at("aistrack_store_commit_duration_seconds") == "histogram");
+  CHECK(value_of(samples, "aistrack_store_batch_rows_count") == 1);
+  CHECK(value_of(samples, "aistrack_store_batch_rows_sum") ==
+        value_of(samples, "aistrack_store_rows_written_total", {{"table", "positions"}}).value_or(-1) +
+            value_of(samples, "aistrack_store_rows_written_total", {{"table", "vessels"}}).value_or(-1));
   CHECK(value_of(samples, "aistrack_last_message_timestamp_seconds") ==
         doctest::Approx(1'699'999'990.0));  // 2023-11-14 22:13:10 UTC
   CHECK(value_of(samples, "aistrack_uptime_seconds") == doctest::Approx(61.0));
