@@ -4,8 +4,9 @@
 # http://127.0.0.1:8000 (try /v1/vessels, /health).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=${AISTRACK_BUILD_DIR:-$root/build-release}
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAISTRACK_BUILD_TESTS=OFF \
-  -DAISTRACK_BUILD_BENCH=OFF -DAISTRACK_BUILD_EXAMPLES=OFF >/dev/null
+# The same build directory and type as scripts/test.sh, so running both builds the library once
+# (CI runs both); only the server target is built here.
+build=${AISTRACK_BUILD_DIR:-$root/build}
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" --target aistrack-server -j "$(nproc 2>/dev/null || echo 2)"
 exec "$build/server/aistrack-server" "$@"

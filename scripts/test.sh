@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds aistrack and runs the whole test suite (unit, real-data, integration, consumer).
 #   AISTRACK_BUILD_DIR   build directory (default: build)
-#   AISTRACK_BUILD_TYPE  CMake build type (default: RelWithDebInfo)
+#   AISTRACK_BUILD_TYPE  CMake build type (default: Release, as scripts/run-server.sh builds)
 #   AISTRACK_SANITIZE    e.g. address,undefined for a sanitizer build
 #   AISTRACK_CTEST_ARGS  extra ctest arguments (e.g. "-R tracker")
 set -euo pipefail
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 build=${AISTRACK_BUILD_DIR:-build}
 jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B "$build" -G Ninja \
-  -DCMAKE_BUILD_TYPE="${AISTRACK_BUILD_TYPE:-RelWithDebInfo}" \
+  -DCMAKE_BUILD_TYPE="${AISTRACK_BUILD_TYPE:-Release}" \
   -DAISTRACK_SANITIZE="${AISTRACK_SANITIZE:-}"
 cmake --build "$build" -j "$jobs"
 # shellcheck disable=SC2086
