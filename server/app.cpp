@@ -19,6 +19,7 @@ constexpr std::size_t kPurgeChunkRows = 2000;
 StoreConfig store_config(const ServerConfig& c) {
   StoreConfig s;
   s.path = c.db_path;
+  s.url = c.db_url;
   s.batch_rows = c.store_batch_rows;
   s.batch_ms = c.store_batch_ms;
   s.keep_raw = c.store_raw;
@@ -674,7 +675,8 @@ Health App::health(TimeMs now_ms) const {
   const StoreStats ss = store_.stats();
   json::object store{
       {"ok", ss.last_error.empty()},
-      {"path", store_.path()},
+      {"backend", store_.backend() == StoreBackendKind::postgresql ? "postgresql" : "sqlite"},
+      {"path", store_.path()},  // a PostgreSQL URL without its password
       {"schema_version", store_.schema_version()},
       {"pending_rows", ss.pending_rows},
       {"positions_written", ss.positions_written},
@@ -683,6 +685,7 @@ Health App::health(TimeMs now_ms) const {
       {"commits", ss.commits},
       {"commit_failures", ss.commit_failures},
       {"dropped_rows", ss.dropped_rows},
+      {"duplicate_rows", ss.duplicate_rows},
       {"purged_rows", ss.purged_rows},
       {"keep_raw", config_.store_raw},
       {"retention_days", config_.retention_days},

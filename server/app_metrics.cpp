@@ -167,6 +167,9 @@ void App::write_metrics(MetricsText& out, TimeMs now_ms) const {
   out.counter("aistrack_store_dropped_rows_total", "rows lost (queue over its bound, or unstorable)",
               ss.dropped_rows);
   out.counter("aistrack_store_purged_rows_total", "positions deleted by retention", ss.purged_rows);
+  out.counter("aistrack_store_duplicate_rows_total",
+              "positions not stored again because an identical row was stored (a replay, a fail-over)",
+              ss.duplicate_rows);
   {
     std::lock_guard lock(stats_mutex_);
     commit_duration_.write(out, "aistrack_store_commit_duration_seconds",

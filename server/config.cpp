@@ -105,6 +105,15 @@ const std::vector<Setting>& settings() {
          if (v.empty()) bad(n, v, "expected a file path");
          c.db_path = std::string(v);
        }},
+      {"DB_URL", "",
+       "PostgreSQL instead of SQLite: a libpq URL postgresql://user:password@host:port/db (DB_PATH is then "
+       "unused; several servers may share one database, see README \"Scale-out\")",
+       [](ServerConfig& c, auto n, auto v) {
+         if (!v.empty() && !v.starts_with("postgresql://") && !v.starts_with("postgres://")) {
+           bad_secret(n, "expected a URL starting with postgresql:// (or postgres://)");
+         }
+         c.db_url = std::string(v);
+       }},
       {"HTTP_PORT", "8000", "HTTP port",
        [](ServerConfig& c, auto n, auto v) { c.http_port = integer_in<int>(n, v, 1, 65535); }},
       {"HTTP_BIND", "127.0.0.1", "address to listen on (0.0.0.0 for every interface)",

@@ -38,6 +38,7 @@ struct ServerConfig {
   std::string aisstream_url = "wss://stream.aisstream.io/v0/stream";
   std::vector<Mmsi> mmsi_list;
   std::string db_path = "aistrack.db";
+  std::string db_url;  ///< PostgreSQL (postgresql://…) instead of SQLite when set; may hold a password
   int http_port = 8000;
   std::string http_bind = "127.0.0.1";
   int http_threads = 2;

@@ -1,9 +1,13 @@
-// Store against real SQLite files in a temporary directory: schema and migration, batching,
-// merging of vessel rows, queries, retention, the raw archive and failing commits.
+// Store against real databases: SQLite files in a temporary directory and, where the test harness can
+// start one, a real PostgreSQL (one schema per test). The tests that call store_backend_subcase() run
+// once per backend (issue #9: one suite for both); the rest test SQLite's own file handling
+// (schema migration, WAL, locking). Batching, merging of vessel rows, queries, retention, the raw
+// archive, duplicates and failing commits.
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 #include <aistrack/store.hpp>
 
+#include "store_targets.hpp"
 #include "support.hpp"
 
 #include <algorithm>
@@ -28,6 +32,10 @@ using aistrack::StoreConfig;
 using aistrack::StoreError;
 using aistrack::TimeMs;
 using aistrack::VesselState;
+using aistrack::test::count_in;
+using aistrack::test::exec_in;
+using aistrack::test::fresh_store_config;
+using aistrack::test::store_backend_subcase;
 using aistrack::test::TempDir;
 
 // A second, independent connection to the same file, as another process would have.
@@ -143,17 +151,20 @@ TEST_CASE("store: synchronous_full opens and writes") {
 }
 
 TEST_CASE("store: reopening keeps data and the destructor flushes") {
+  const std::string backend = store_backend_subcase();
   TempDir dir;
-  const StoreConfig cfg = config_in(dir);
+  const StoreConfig cfg = fresh_store_config(backend, dir);
+  int version = 0;
   {
     Store store(cfg);
+    version = store.schema_version();
     store.add_position(211'000'001, fix_at(1000));
     store.add_position(211'000'001, fix_at(2000));
     store.upsert_vessel(vessel_at(211'000'001, 2000, 2000));
     CHECK(store.stats().pending_rows == 3);
   }  // no flush(): the destructor commits
   Store again(cfg);
-  CHECK(again.schema_version() == Store::kSchemaVersion);
+  CHECK(again.schema_version() == version);
   CHECK(again.track(211'000'001, 0, 10'000, 100).size() == 2);
   const auto v = again.latest(211'000'001);
   REQUIRE(v.has_value());
@@ -413,8 +424,9 @@ TEST_CASE("store: a failed migration rolls back, leaving the file at version 1 w
 }
 
 TEST_CASE("store: fixes of one vessel with the same time are all kept, in arrival order, across batches") {
+  const std::string backend = store_backend_subcase();
   TempDir dir;
-  const StoreConfig cfg = config_in(dir);
+  const StoreConfig cfg = fresh_store_config(backend, dir);
   Store store(cfg);
   const Mmsi m = 244'700'923;
   std::vector<PositionFix> sent;
@@ -444,10 +456,14 @@ TEST_CASE("store: fixes of one vessel with the same time are all kept, in arriva
   REQUIRE(second.fixes.size() == 3);
   CHECK(second.fixes[0] == sent[2]);
   CHECK(second.fixes[2] == sent[4]);
-  RawDb raw(cfg.path);
-  CHECK(
-      raw.text("SELECT group_concat(seq) FROM (SELECT seq FROM positions WHERE ts_ms = 5000 ORDER BY seq)") ==
-      "0,1,2,3,4");
+  // The seq of each fix at 5000 is 0..4: walk the track one fix a page and read the cursors.
+  std::vector<std::int64_t> seqs;
+  for (auto page = store.track_page(m, 5000, 5000, std::nullopt, 1); page.next;
+       page = store.track_page(m, 5000, 5000, page.next, 1)) {
+    seqs.push_back(page.next->seq);
+  }
+  CHECK(seqs == std::vector<std::int64_t>{0, 1, 2, 3});  // the last page has no next cursor
+  CHECK(count_in(cfg, "SELECT count(*) FROM positions WHERE ts_ms = 5000 AND seq BETWEEN 0 AND 4") == 5);
 }
 
 TEST_CASE("store: environment errors throw StoreError saying what to fix") {
@@ -486,17 +502,17 @@ TEST_CASE("store: environment errors throw StoreError saying what to fix") {
 }
 
 TEST_CASE("store: a batch commits when batch_rows rows are pending, not before") {
+  const std::string backend = store_backend_subcase();
   TempDir dir;
-  const StoreConfig cfg = config_in(dir, 5, 1'000'000);
+  const StoreConfig cfg = fresh_store_config(backend, dir, 5, 1'000'000);
   Store store(cfg);
-  RawDb raw(cfg.path);
   for (int i = 0; i < 4; ++i) store.add_position(1, fix_at(i));
-  CHECK(raw.integer("SELECT count(*) FROM positions") == 0);
+  CHECK(count_in(cfg, "SELECT count(*) FROM positions") == 0);
   CHECK(store.track(1, 0, 100, 100).empty());
   CHECK(store.stats().pending_rows == 4);
   CHECK(store.stats().commits == 0);
   store.add_position(1, fix_at(4));  // the 5th row commits inside this call
-  CHECK(raw.integer("SELECT count(*) FROM positions") == 5);
+  CHECK(count_in(cfg, "SELECT count(*) FROM positions") == 5);
   CHECK(store.track(1, 0, 100, 100).size() == 5);
   const auto s = store.stats();
   CHECK(s.pending_rows == 0);
@@ -504,8 +520,8 @@ TEST_CASE("store: a batch commits when batch_rows rows are pending, not before")
   CHECK(s.positions_written == 5);
   CHECK(s.last_error.empty());
   // Vessel and raw rows count towards the same batch.
-  StoreConfig raw_cfg = cfg;
-  raw_cfg.path = (dir / "mixed.db").string();
+  TempDir dir2;
+  StoreConfig raw_cfg = fresh_store_config(backend, dir2, 3);
   raw_cfg.keep_raw = true;
   raw_cfg.batch_rows = 3;
   Store mixed(raw_cfg);
@@ -517,28 +533,29 @@ TEST_CASE("store: a batch commits when batch_rows rows are pending, not before")
 }
 
 TEST_CASE("store: poll commits once rows have waited batch_ms since poll first saw them") {
+  const std::string backend = store_backend_subcase();
   TempDir dir;
-  const StoreConfig cfg = config_in(dir, 1000, 1000);
+  const StoreConfig cfg = fresh_store_config(backend, dir, 1000, 1000);
   Store store(cfg);
-  RawDb raw(cfg.path);
   CHECK_FALSE(store.poll(5'000));  // nothing pending
   store.add_position(1, fix_at(1));
   CHECK_FALSE(store.poll(10'000));  // first sight of pending rows: the clock starts here
   CHECK_FALSE(store.poll(10'999));
-  CHECK(raw.integer("SELECT count(*) FROM positions") == 0);
+  CHECK(count_in(cfg, "SELECT count(*) FROM positions") == 0);
   CHECK(store.poll(11'000));
-  CHECK(raw.integer("SELECT count(*) FROM positions") == 1);
+  CHECK(count_in(cfg, "SELECT count(*) FROM positions") == 1);
   CHECK_FALSE(store.poll(11'001));
   store.add_position(1, fix_at(2));
   CHECK_FALSE(store.poll(20'000));
   CHECK(store.poll(21'500));
-  CHECK(raw.integer("SELECT count(*) FROM positions") == 2);
+  CHECK(count_in(cfg, "SELECT count(*) FROM positions") == 2);
   CHECK(store.stats().commits == 2);
 }
 
 TEST_CASE("store: flush commits now and is a no-op without pending rows") {
+  const std::string backend = store_backend_subcase();
   TempDir dir;
-  Store store(config_in(dir));
+  Store store(fresh_store_config(backend, dir));
   store.flush();
   CHECK(store.stats().commits == 0);
   for (int i = 0; i < 3; ++i) store.add_position(7, fix_at(i));
@@ -551,8 +568,9 @@ TEST_CASE("store: flush commits now and is a no-op without pending rows") {
 }
 
 TEST_CASE("store: upsert_vessel keeps the newest state per MMSI and never regresses the position") {
+  const std::string backend = store_backend_subcase();
   TempDir dir;
-  const StoreConfig cfg = config_in(dir);
+  const StoreConfig cfg = fresh_store_config(backend, dir);
   Store store(cfg);
   const Mmsi m = 257'000'001;
 
@@ -619,13 +637,13 @@ TEST_CASE("store: upsert_vessel keeps the newest state per MMSI and never regres
   CHECK(v->static_ts_ms == 700);
   CHECK(v->position->ts_ms == 500);
 
-  RawDb raw(cfg.path);
-  CHECK(raw.integer("SELECT count(*) FROM vessels") == 2);
+  CHECK(count_in(cfg, "SELECT count(*) FROM vessels") == 2);
 }
 
 TEST_CASE("store: track returns the range oldest first up to limit, vessels oldest last_seen first") {
+  const std::string backend = store_backend_subcase();
   TempDir dir;
-  Store store(config_in(dir));
+  Store store(fresh_store_config(backend, dir));
   const Mmsi m = 244'000'001;
   // Out of order on purpose: the query orders by ts_ms, not by insertion.
   for (const TimeMs ts : {50, 10, 40, 20, 30, 60}) store.add_position(m, fix_at(ts * 1000));
@@ -663,8 +681,9 @@ TEST_CASE("store: track returns the range oldest first up to limit, vessels olde
 }
 
 TEST_CASE("store: nullopt fields are stored as NULL and come back as nullopt") {
+  const std::string backend = store_backend_subcase();
   TempDir dir;
-  const StoreConfig cfg = config_in(dir);
+  const StoreConfig cfg = fresh_store_config(backend, dir);
   Store store(cfg);
   PositionFix bare;
   bare.ts_ms = 5;
@@ -702,14 +721,15 @@ TEST_CASE("store: nullopt fields are stored as NULL and come back as nullopt") {
   CHECK(track[0] == bare);
   CHECK(track[1] == full);
 
-  RawDb raw(cfg.path);
+  CHECK(count_in(cfg,
+                 "SELECT count(*) FROM positions WHERE ts_ms = 5 AND sog_kn IS NULL AND cog_deg IS NULL AND "
+                 "heading_deg IS NULL AND nav_status IS NULL AND rot_deg_min IS NULL") == 1);
+  CHECK(count_in(cfg,
+                 "SELECT count(*) FROM vessels WHERE mmsi = 2 AND name IS NULL AND to_bow_m IS NULL AND "
+                 "eta_month IS NULL AND static_ts_ms IS NULL AND ts_ms IS NULL AND lat_deg IS NULL") == 1);
   CHECK(
-      raw.integer("SELECT count(*) FROM positions WHERE ts_ms = 5 AND sog_kn IS NULL AND cog_deg IS NULL AND "
-                  "heading_deg IS NULL AND nav_status IS NULL AND rot_deg_min IS NULL") == 1);
-  CHECK(raw.integer("SELECT count(*) FROM vessels WHERE mmsi = 2 AND name IS NULL AND to_bow_m IS NULL AND "
-                    "eta_month IS NULL AND static_ts_ms IS NULL AND ts_ms IS NULL AND lat_deg IS NULL") == 1);
-  CHECK(raw.integer("SELECT count(*) FROM vessels WHERE mmsi = 3 AND eta_hour IS NULL AND eta_minute = 30") ==
-        1);
+      count_in(cfg, "SELECT count(*) FROM vessels WHERE mmsi = 3 AND eta_hour IS NULL AND eta_minute = 30") ==
+      1);
 
   const auto e = store.latest(2);
   REQUIRE(e.has_value());
@@ -728,8 +748,9 @@ TEST_CASE("store: nullopt fields are stored as NULL and come back as nullopt") {
 }
 
 TEST_CASE("store: non-finite coordinates are dropped instead of failing the batch") {
+  const std::string backend = store_backend_subcase();
   TempDir dir;
-  Store store(config_in(dir, 2));
+  Store store(fresh_store_config(backend, dir, 2));
   store.add_position(1, fix_at(1, std::nan(""), 10));
   store.add_position(1, fix_at(2, 59, std::numeric_limits<double>::infinity()));
   CHECK(store.stats().dropped_rows == 2);
@@ -811,8 +832,9 @@ TEST_CASE("store: purge_step deletes only older rows, in chunks, while a reader 
 }
 
 TEST_CASE("store: the raw archive stores nothing unless keep_raw, and payloads verbatim when on") {
+  const std::string backend = store_backend_subcase();
   TempDir dir;
-  StoreConfig cfg = config_in(dir, 2);
+  StoreConfig cfg = fresh_store_config(backend, dir, 2);
   {
     Store off(cfg);
     off.add_raw(1, aistrack::Source::nmea, 1, "!AIVDM,1,1,,A,13aEOK?P00PD2wVMdLDRhgvL289?,0*26");
@@ -821,109 +843,138 @@ TEST_CASE("store: the raw archive stores nothing unless keep_raw, and payloads v
     off.flush();
     CHECK(off.stats().raw_written == 0);
   }
-  RawDb raw(cfg.path);
-  CHECK(raw.integer("SELECT count(*) FROM raw_messages") == 0);
+  CHECK(count_in(cfg, "SELECT count(*) FROM raw_messages") == 0);
 
   cfg.keep_raw = true;
   Store on(cfg);
   const std::string frame = R"({"MessageType":"PositionReport","MetaData":{"MMSI":259000420}})";
   on.add_raw(1000, aistrack::Source::aisstream, 259'000'420, frame);
-  on.add_raw(1001, aistrack::Source::nmea, 0, std::string_view("a\0b", 3));  // mmsi unknown
+  on.add_raw(1001, aistrack::Source::nmea, 0, std::string_view("a\0b\\\n\t", 6));  // mmsi unknown
   CHECK(on.stats().raw_written == 2);
-  CHECK(raw.text("SELECT payload FROM raw_messages WHERE received_ms = 1000") == frame);
-  CHECK(raw.integer("SELECT source FROM raw_messages WHERE received_ms = 1000") ==
+  // Byte for byte, NUL, backslash and control characters included (PostgreSQL keeps them as bytea).
+  const std::string bytes = backend == "sqlite" ? "CAST(payload AS BLOB)" : "payload";
+  CHECK(count_in(cfg, "SELECT count(*) FROM raw_messages WHERE received_ms = 1000 AND " + bytes + " = " +
+                          (backend == "sqlite" ? "CAST('" + frame + "' AS BLOB)"
+                                               : "'" + frame + "'::bytea")) == 1);
+  CHECK(count_in(cfg, "SELECT source FROM raw_messages WHERE received_ms = 1000") ==
         static_cast<int>(aistrack::Source::aisstream));
-  CHECK(raw.integer("SELECT mmsi FROM raw_messages WHERE received_ms = 1000") == 259'000'420);
-  CHECK(raw.integer("SELECT length(CAST(payload AS BLOB)) FROM raw_messages WHERE received_ms = 1001") == 3);
-  CHECK(raw.integer("SELECT count(*) FROM raw_messages WHERE received_ms = 1001 AND mmsi IS NULL") == 1);
+  CHECK(count_in(cfg, "SELECT mmsi FROM raw_messages WHERE received_ms = 1000") == 259'000'420);
+  CHECK(count_in(cfg, "SELECT length(" + bytes + ") FROM raw_messages WHERE received_ms = 1001") == 6);
+  CHECK(count_in(cfg, "SELECT count(*) FROM raw_messages WHERE received_ms = 1001 AND mmsi IS NULL") == 1);
+  CHECK(count_in(cfg, backend == "sqlite"
+                          ? "SELECT count(*) FROM raw_messages WHERE received_ms = 1001 AND hex(payload) = "
+                            "'6100625C0A09'"
+                          : "SELECT count(*) FROM raw_messages WHERE received_ms = 1001 AND payload = "
+                            "'\\x6100625c0a09'::bytea") == 1);
 }
 
+namespace {
+
+// A trigger that fails every position insert: a stand-in for disk trouble on either backend.
+void add_failing_trigger(const std::string& backend, const StoreConfig& cfg, const std::string& message) {
+  if (backend == "sqlite") {
+    exec_in(cfg, "CREATE TRIGGER fail_inserts BEFORE INSERT ON positions BEGIN SELECT RAISE(ABORT, '" +
+                     message + "'); END");
+  } else {
+    exec_in(cfg,
+            "CREATE FUNCTION fail_insert() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION '" +
+                message + "'; END$$");
+    exec_in(
+        cfg,
+        "CREATE TRIGGER fail_inserts BEFORE INSERT ON positions FOR EACH ROW EXECUTE FUNCTION fail_insert()");
+  }
+}
+
+void drop_failing_trigger(const std::string& backend, const StoreConfig& cfg) {
+  exec_in(cfg, backend == "sqlite" ? "DROP TRIGGER fail_inserts" : "DROP TRIGGER fail_inserts ON positions");
+}
+
+}  // namespace
+
 TEST_CASE("store: a failing commit keeps rows pending, reports the error and succeeds on retry") {
+  const std::string backend = store_backend_subcase();
+  TempDir dir;
+  StoreConfig cfg = fresh_store_config(backend, dir, 5);
+  cfg.busy_timeout_ms = 50;
+  Store store(cfg);
+  add_failing_trigger(backend, cfg, "simulated disk trouble");
+  for (int i = 0; i < 4; ++i) store.add_position(1, fix_at(i));
+  const std::string msg = what_of([&] { store.add_position(1, fix_at(4)); });
+  CHECK(msg.find("cannot write to database '" + store.path() + "'") != std::string::npos);
+  CHECK(msg.find("simulated disk trouble") != std::string::npos);
+  CHECK(msg.find("5 rows stay pending") != std::string::npos);
+  auto s = store.stats();
+  CHECK(s.pending_rows == 5);
+  CHECK(s.commit_failures == 1);
+  CHECK(s.commits == 0);
+  CHECK(s.last_error == msg);
+  // The next add does not retry at once (that would retry on every row of an outage) …
+  store.add_position(1, fix_at(5));
+  CHECK(store.stats().commit_failures == 1);
+  CHECK(store.stats().pending_rows == 6);
+  // … poll retries once batch_ms has passed since it first saw the rows.
+  CHECK_FALSE(store.poll(0));
+  CHECK_THROWS_AS(store.poll(cfg.batch_ms), StoreError);
+  CHECK(store.stats().commit_failures == 2);
+  CHECK(count_in(cfg, "SELECT count(*) FROM positions") == 0);
+
+  drop_failing_trigger(backend, cfg);
+  store.flush();
+  s = store.stats();
+  CHECK(s.pending_rows == 0);
+  CHECK(s.commits == 1);
+  CHECK(s.positions_written == 6);
+  CHECK(s.last_error.empty());
+  CHECK(store.track(1, 0, 100, 100).size() == 6);
+}
+
+TEST_CASE("store: max_pending_rows bounds memory during an outage, dropping the oldest") {
+  const std::string backend = store_backend_subcase();
+  TempDir dir;
+  StoreConfig cfg = fresh_store_config(backend, dir, 5);
+  cfg.max_pending_rows = 25;
+  Store store(cfg);
+  add_failing_trigger(backend, cfg, "simulated");
+  int failures = 0;
+  for (int i = 0; i < 40; ++i) {
+    try {
+      store.add_position(1, fix_at(i));
+    } catch (const StoreError&) {
+      ++failures;
+    }
+  }
+  CHECK(failures == 8);  // one attempt per batch_rows rows
+  auto s = store.stats();
+  CHECK(s.pending_rows == 25);
+  CHECK(s.dropped_rows == 15);
+  drop_failing_trigger(backend, cfg);
+  store.flush();
+  const auto track = store.track(1, 0, 100, 100);
+  REQUIRE(track.size() == 25);
+  CHECK(track.front().ts_ms == 15);
+  CHECK(track.back().ts_ms == 39);
+}
+
+TEST_CASE("store: another connection holding the SQLite write lock fails a commit, then it is retried") {
   TempDir dir;
   StoreConfig cfg = config_in(dir, 5);
   cfg.busy_timeout_ms = 50;
-
-  SUBCASE("a constraint failure (simulated with a trigger)") {
-    Store store(cfg);
-    RawDb other(cfg.path);
-    other.exec(
-        "CREATE TRIGGER fail_inserts BEFORE INSERT ON positions "
-        "BEGIN SELECT RAISE(ABORT, 'simulated disk trouble'); END");
-    for (int i = 0; i < 4; ++i) store.add_position(1, fix_at(i));
-    const std::string msg = what_of([&] { store.add_position(1, fix_at(4)); });
-    CHECK(msg.find("cannot write to database '" + cfg.path + "'") != std::string::npos);
-    CHECK(msg.find("simulated disk trouble") != std::string::npos);
-    CHECK(msg.find("5 rows stay pending") != std::string::npos);
-    auto s = store.stats();
-    CHECK(s.pending_rows == 5);
-    CHECK(s.commit_failures == 1);
-    CHECK(s.commits == 0);
-    CHECK(s.last_error == msg);
-    // The next add does not retry at once (that would retry on every row of an outage) …
-    store.add_position(1, fix_at(5));
-    CHECK(store.stats().commit_failures == 1);
-    CHECK(store.stats().pending_rows == 6);
-    // … poll retries once batch_ms has passed since it first saw the rows.
-    CHECK_FALSE(store.poll(0));
-    CHECK_THROWS_AS(store.poll(cfg.batch_ms), StoreError);
-    CHECK(store.stats().commit_failures == 2);
-    CHECK(other.integer("SELECT count(*) FROM positions") == 0);
-
-    other.exec("DROP TRIGGER fail_inserts");
-    store.flush();
-    s = store.stats();
-    CHECK(s.pending_rows == 0);
-    CHECK(s.commits == 1);
-    CHECK(s.positions_written == 6);
-    CHECK(s.last_error.empty());
-    CHECK(store.track(1, 0, 100, 100).size() == 6);
-  }
-
-  SUBCASE("another connection holds the write lock") {
-    Store store(cfg);
-    RawDb other(cfg.path);
-    other.exec("BEGIN EXCLUSIVE");
-    store.add_position(1, fix_at(1));
-    const std::string msg = what_of([&] { store.flush(); });
-    CHECK(msg.find(cfg.path) != std::string::npos);
-    CHECK(msg.find("locked") != std::string::npos);
-    CHECK(msg.find("only one aistrack process writes this file") != std::string::npos);
-    CHECK(store.stats().pending_rows == 1);
-    CHECK(store.stats().commit_failures == 1);
-    // Readers are not blocked by the writer lock (WAL).
-    CHECK(store.vessels().empty());
-    other.exec("COMMIT");
-    store.flush();
-    CHECK(store.track(1, 0, 100, 100).size() == 1);
-    CHECK(store.stats().last_error.empty());
-  }
-
-  SUBCASE("max_pending_rows bounds memory during an outage, dropping the oldest") {
-    cfg.max_pending_rows = 25;
-    Store store(cfg);
-    RawDb other(cfg.path);
-    other.exec(
-        "CREATE TRIGGER fail_inserts BEFORE INSERT ON positions "
-        "BEGIN SELECT RAISE(ABORT, 'simulated'); END");
-    int failures = 0;
-    for (int i = 0; i < 40; ++i) {
-      try {
-        store.add_position(1, fix_at(i));
-      } catch (const StoreError&) {
-        ++failures;
-      }
-    }
-    CHECK(failures == 8);  // one attempt per batch_rows rows
-    auto s = store.stats();
-    CHECK(s.pending_rows == 25);
-    CHECK(s.dropped_rows == 15);
-    other.exec("DROP TRIGGER fail_inserts");
-    store.flush();
-    const auto track = store.track(1, 0, 100, 100);
-    REQUIRE(track.size() == 25);
-    CHECK(track.front().ts_ms == 15);
-    CHECK(track.back().ts_ms == 39);
-  }
+  Store store(cfg);
+  RawDb other(cfg.path);
+  other.exec("BEGIN EXCLUSIVE");
+  store.add_position(1, fix_at(1));
+  const std::string msg = what_of([&] { store.flush(); });
+  CHECK(msg.find(cfg.path) != std::string::npos);
+  CHECK(msg.find("locked") != std::string::npos);
+  CHECK(msg.find("only one aistrack process writes this file") != std::string::npos);
+  CHECK(store.stats().pending_rows == 1);
+  CHECK(store.stats().commit_failures == 1);
+  // Readers are not blocked by the writer lock (WAL).
+  CHECK(store.vessels().empty());
+  other.exec("COMMIT");
+  store.flush();
+  CHECK(store.track(1, 0, 100, 100).size() == 1);
+  CHECK(store.stats().last_error.empty());
 }
 
 TEST_CASE("store: the destructor swallows a failing final commit") {
@@ -941,8 +992,9 @@ TEST_CASE("store: the destructor swallows a failing final commit") {
 }
 
 TEST_CASE("store: row-filled batches defer vessel rows to the next poll or flush") {
+  const std::string backend = store_backend_subcase();
   TempDir dir;
-  StoreConfig cfg = config_in(dir, 3);
+  StoreConfig cfg = fresh_store_config(backend, dir, 3);
   cfg.batch_ms = 1000;
   Store store(cfg);
   store.upsert_vessel(vessel_at(7, 1, 1));
@@ -959,4 +1011,183 @@ TEST_CASE("store: row-filled batches defer vessel rows to the next poll or flush
   CHECK(v->mmsi == 7);
   CHECK(store.stats().pending_rows == 0);
   CHECK(store.stats().vessels_written == 1);
+}
+
+TEST_CASE("store: a fix identical to a stored or queued one is stored once and counted, distinct ones kept") {
+  const std::string backend = store_backend_subcase();
+  TempDir dir;
+  const StoreConfig cfg = fresh_store_config(backend, dir);
+  Store store(cfg);
+  const Mmsi m = 230'000'001;
+  const PositionFix a = fix_at(1000);
+  const PositionFix b = fix_at(1000, 59.5);  // the same time, elsewhere: another report
+  store.add_position(m, a);
+  store.add_position(m, a);  // two stations heard it: one batch
+  store.add_position(m, b);
+  store.flush();
+  CHECK(store.stats().duplicate_rows == 1);
+  CHECK(store.stats().positions_written == 2);
+  store.add_position(m, b);  // a later batch (a replay, or a second instance after a fail-over)
+  store.add_position(m, a);
+  PositionFix c = a;
+  c.sog_kn = 13.0;  // same time and place, another SOG: not the same report
+  store.add_position(m, c);
+  store.flush();
+  CHECK(store.stats().duplicate_rows == 3);
+  CHECK(store.stats().positions_written == 3);
+  const auto t = store.track(m, 0, 2000, 100);
+  REQUIRE(t.size() == 3);
+  CHECK(t[0] == a);
+  CHECK(t[1] == b);
+  CHECK(t[2] == c);
+  // Missing fields compare equal too (NULL = NULL here).
+  PositionFix bare;
+  bare.ts_ms = 2000;
+  bare.latlon = {-33.5, 151.25};
+  bare.ais_type = 18;
+  store.add_position(m, bare);
+  store.flush();
+  store.add_position(m, bare);
+  store.flush();
+  CHECK(store.stats().duplicate_rows == 4);
+  CHECK(store.track(m, 2000, 2000, 100) == std::vector<PositionFix>{bare});
+  CHECK(count_in(cfg, "SELECT count(*) FROM positions") == 4);
+}
+
+TEST_CASE("store: two Stores on one database writing the same reports keep each once (a fail-over replay)") {
+  const std::string backend = store_backend_subcase();
+  TempDir dir;
+  StoreConfig cfg = fresh_store_config(backend, dir, 50);
+  cfg.busy_timeout_ms = 5000;
+  std::vector<std::pair<Mmsi, PositionFix>> feed;
+  for (int i = 0; i < 300; ++i) {
+    // A vessel's every 7th report shares its second with the one before: distinct fixes at one time.
+    const int j = i / 3;
+    const TimeMs ts = 1'700'000'000'000 + (j - j / 7) * 1000;
+    feed.emplace_back(211'000'000 + i % 3, fix_at(ts, 59.0 + i * 1e-4, 10.0 + i * 1e-4));
+  }
+  Store leader(cfg);
+  for (std::size_t i = 0; i < 180; ++i) leader.add_position(feed[i].first, feed[i].second);
+  leader.flush();
+  Store follower(cfg);  // takes over and replays the whole feed
+  for (const auto& [mmsi, fix] : feed) follower.add_position(mmsi, fix);
+  follower.flush();
+  CHECK(follower.stats().duplicate_rows == 180);
+  CHECK(follower.stats().positions_written == 120);
+  CHECK(count_in(cfg, "SELECT count(*) FROM positions") == 300);
+  for (Mmsi m = 211'000'000; m < 211'000'003; ++m) {
+    std::vector<PositionFix> expected;
+    for (const auto& [mmsi, fix] : feed) {
+      if (mmsi == m) expected.push_back(fix);
+    }
+    CHECK(follower.track(m, 0, std::numeric_limits<TimeMs>::max(), 1000) == expected);
+  }
+}
+
+TEST_CASE("store: area_positions answers a box and a time window, edges included, across the antimeridian") {
+  const std::string backend = store_backend_subcase();
+  TempDir dir;
+  Store store(fresh_store_config(backend, dir));
+  const auto at = [](TimeMs ts, double lat, double lon) { return fix_at(ts, lat, lon); };
+  store.add_position(1, at(1000, 59.0, 10.0));
+  store.add_position(1, at(2000, 60.0, 11.0));
+  store.add_position(2, at(1500, -17.0, 179.5));
+  store.add_position(3, at(1500, -17.2, -179.8));
+  store.add_position(4, at(5000, 0.0, 0.0));
+  store.flush();
+  const auto mmsis = [](const std::vector<aistrack::PositionRow>& rows) {
+    std::vector<std::pair<Mmsi, TimeMs>> out;
+    for (const auto& r : rows) out.emplace_back(r.mmsi, r.fix.ts_ms);
+    return out;
+  };
+  using V = std::vector<std::pair<Mmsi, TimeMs>>;
+  const aistrack::GeoBox world;
+  CHECK(mmsis(store.area_positions({58.5, 9.5, 59.5, 10.5}, 0, 10'000, 100)) == V{{1, 1000}});
+  CHECK(mmsis(store.area_positions({59.0, 10.0, 59.0, 10.0}, 0, 10'000, 100)) == V{{1, 1000}});
+  CHECK(mmsis(store.area_positions({-18, 179, -16, -179}, 0, 10'000, 100)) == V{{2, 1500}, {3, 1500}});
+  CHECK(mmsis(store.area_positions(world, 1600, 10'000, 100)) == V{{1, 2000}, {4, 5000}});
+  CHECK(mmsis(store.area_positions(world, 0, 10'000, 2)) == V{{1, 1000}, {1, 2000}});
+  CHECK(store.area_positions({10, 10, 20, 20}, 0, 10'000, 100).empty());
+  CHECK(store.area_positions(world, 10'000, 0, 100).empty());
+  CHECK(store.area_positions({20, 0, 10, 1}, 0, 10'000, 100).empty());  // not a valid box
+  const auto rows = store.area_positions({58.5, 9.5, 59.5, 10.5}, 0, 10'000, 100);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].fix == at(1000, 59.0, 10.0));
+}
+
+TEST_CASE("store: retention removes the whole days older than the cutoff and keeps the rest") {
+  const std::string backend = store_backend_subcase();
+  TempDir dir;
+  StoreConfig cfg = fresh_store_config(backend, dir, 500);
+  cfg.keep_raw = true;
+  Store store(cfg);
+  constexpr TimeMs kDay = 86'400'000;
+  constexpr TimeMs kBase = 19'675 * kDay;  // a UTC midnight
+  for (TimeMs d = 0; d < 5; ++d) {
+    for (TimeMs k = 0; k < 10; ++k) {
+      store.add_position(5, fix_at(kBase + d * kDay + k * 60'000));
+      store.add_raw(kBase + d * kDay + k * 60'000, aistrack::Source::nmea, 5, "!AIVDM");
+    }
+  }
+  store.upsert_vessel(vessel_at(5, kBase, kBase));
+  store.flush();
+  const TimeMs cutoff_ms = kBase + 3 * kDay;
+  std::size_t total = 0;
+  for (int calls = 0; calls < 1000; ++calls) {
+    const std::size_t n = store.purge_step(cutoff_ms, 7);
+    if (n == 0) break;
+    total += n;
+  }
+  CHECK(total == 3 * 10 * 2);
+  CHECK(store.stats().purged_rows == total);
+  const auto kept = store.track(5, 0, std::numeric_limits<TimeMs>::max(), 1000);
+  REQUIRE(kept.size() == 20);
+  CHECK(kept.front().ts_ms == cutoff_ms);
+  CHECK(count_in(cfg, "SELECT count(*) FROM raw_messages") == 20);
+  CHECK(count_in(cfg, "SELECT count(*) FROM raw_messages WHERE received_ms < " + std::to_string(cutoff_ms)) ==
+        0);
+  CHECK(store.latest(5).has_value());  // retention does not touch vessels
+  CHECK(store.purge_step(cutoff_ms, 7) == 0);
+  CHECK(store.check() == "ok");
+}
+
+TEST_CASE("store: positions_page walks every position in (mmsi, ts_ms, seq) order, page by page") {
+  const std::string backend = store_backend_subcase();
+  TempDir dir;
+  Store store(fresh_store_config(backend, dir));
+  std::vector<aistrack::PositionRow> expected;
+  for (const Mmsi m : {300u, 100u, 200u}) {
+    for (int i = 0; i < 7; ++i) {
+      const PositionFix f =
+          fix_at(1000 * (i - (i == 4 ? 1 : 0)), 50.0 + i * 0.01 + m * 1e-5);  // 3 and 4 share a time
+      store.add_position(m, f);
+      expected.push_back({m, f});
+    }
+  }
+  store.flush();
+  std::stable_sort(expected.begin(), expected.end(),
+                   [](const auto& a, const auto& b) { return a.mmsi < b.mmsi; });
+  const auto walk = [&](const std::vector<Mmsi>& only, TimeMs from_ms, TimeMs to_ms) {
+    std::vector<aistrack::PositionRow> got;
+    std::optional<aistrack::PositionsCursor> after;
+    for (int pages = 0; pages < 100; ++pages) {
+      auto page = store.positions_page(from_ms, to_ms, only, after, 4);
+      got.insert(got.end(), page.rows.begin(), page.rows.end());
+      if (!page.next) break;
+      after = page.next;
+    }
+    return got;
+  };
+  const auto same = [](const std::vector<aistrack::PositionRow>& a,
+                       const std::vector<aistrack::PositionRow>& b) {
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(),
+                      [](const auto& x, const auto& y) { return x.mmsi == y.mmsi && x.fix == y.fix; });
+  };
+  CHECK(same(walk({}, 0, 100'000), expected));
+  std::vector<aistrack::PositionRow> some;
+  for (const auto& r : expected) {
+    if (r.mmsi != 200 && r.fix.ts_ms >= 2000 && r.fix.ts_ms <= 5000) some.push_back(r);
+  }
+  CHECK(same(walk({100, 300}, 2000, 5000), some));
 }

@@ -1,4 +1,5 @@
-// Store: every position in one SQLite file (WAL, batched writes, versioned schema).
+// Store: every position in one SQLite file (WAL, batched writes, versioned schema), or in
+// PostgreSQL (COPY batches, day partitions, PostGIS when present) for several servers on one fleet.
 #pragma once
 
 #include <aistrack/message.hpp>
@@ -21,9 +22,15 @@ class StoreError : public Error {
   using Error::Error;
 };
 
+/// Which database a Store writes.
+enum class StoreBackendKind : std::uint8_t { sqlite, postgresql };
+
 /// Store settings.
 struct StoreConfig {
   std::string path = "aistrack.db";  ///< SQLite file; created with its directory's permissions
+  /// Empty: SQLite at `path`. "postgresql://…" (or "postgres://…", a libpq URL): PostgreSQL; then
+  /// `path` and the SQLite tuning fields below are ignored (see docs/STORE.md, "PostgreSQL").
+  std::string url;
   std::size_t batch_rows =
       10'000;              ///< commit when this many rows are pending (bursts; live feeds hit batch_ms first)
   TimeMs batch_ms = 1000;  ///< … or when the oldest pending row has waited this long (see poll())
@@ -49,6 +56,9 @@ struct StoreStats {
   std::uint64_t commits = 0;
   std::uint64_t commit_failures = 0;
   std::uint64_t dropped_rows = 0;  ///< rows lost: over max_pending_rows, or unstorable (NaN position)
+  /// positions not stored because an identical row (every column) was already stored or queued: the
+  /// same report heard twice, or ingested again after a fail-over or a replay
+  std::uint64_t duplicate_rows = 0;
   std::uint64_t purged_rows = 0;
   std::size_t pending_rows = 0;
   std::string last_error;  ///< empty when the last commit succeeded
@@ -96,7 +106,10 @@ struct PositionsPage {
   std::optional<PositionsCursor> next;  ///< where the next page starts; nullopt: this was the last page
 };
 
-/// SQLite-backed store. The schema is created and migrated by `PRAGMA user_version`.
+/// The store: SQLite by default (schema migrated by `PRAGMA user_version`), PostgreSQL when
+/// StoreConfig::url says so (schema migrated by the aistrack_schema table). Both behave the same
+/// through this interface (tests/test_store.cpp runs against both); where they differ (retention
+/// granularity, query plans) the member comment says so.
 ///
 /// Thread-safety: writers (add_*, upsert_vessel, poll, flush, purge_step) must be called
 /// from one thread at a time. Queries (latest, track, vessels, stats) may be called from
@@ -107,7 +120,7 @@ class Store {
   /// Schema version this build writes; a newer file is refused.
   static constexpr int kSchemaVersion = 3;
 
-  /// Opens (creating or migrating) the database; throws StoreError naming the path and the cause.
+  /// Opens (creating or migrating) the database; throws StoreError naming the path or URL and the cause.
   explicit Store(StoreConfig config);
   /// Flushes pending rows (errors are swallowed: call flush() first to see them).
   ~Store();
@@ -150,29 +163,42 @@ class Store {
   [[nodiscard]] PositionsPage positions_page(TimeMs from_ms, TimeMs to_ms, const std::vector<Mmsi>& mmsi,
                                              std::optional<PositionsCursor> after, std::size_t limit) const;
 
+  /// Positions inside `box` with from_ms <= ts_ms <= to_ms (ms UTC), in (mmsi, ts_ms, seq) order, at
+  /// most `limit`: who was where. PostgreSQL with PostGIS answers from a GiST index on a geography
+  /// column; SQLite and PostgreSQL without PostGIS read every position of the window (fine for a
+  /// small archive, slow for a large one).
+  [[nodiscard]] std::vector<PositionRow> area_positions(const GeoBox& box, TimeMs from_ms, TimeMs to_ms,
+                                                        std::size_t limit) const;
+
   /// A value saved with save_setting(), or nullopt when the key was never saved.
   [[nodiscard]] std::optional<std::string> load_setting(std::string_view key) const;
   /// Saves (replaces) a small run-time setting such as the watch list, durably before it returns;
   /// thread-safe (its own connection), throws StoreError if SQLite fails.
   void save_setting(std::string_view key, std::string_view value);
 
-  /// SQLite's EXPLAIN QUERY PLAN for the track queries (track, visit_track, track_page), one line per
+  /// The database's query plan for the track queries (track, visit_track, track_page), one line per
   /// step (for tests and diagnosis: each should search a range of the primary key, never scan or sort).
   [[nodiscard]] std::vector<std::string> track_query_plan() const;
+  /// The query plan of area_positions() (PostGIS: a GiST index scan).
+  [[nodiscard]] std::vector<std::string> area_query_plan() const;
   /// Every vessel in the vessels table, oldest last_seen first (the order Tracker::restore wants).
   [[nodiscard]] std::vector<VesselState> vessels() const;
 
   /// Deletes at most `max_rows` positions/raw rows older than `cutoff_ms`; returns rows deleted (0 = done).
+  /// PostgreSQL drops whole day partitions instead (no long DELETE): a day goes once all of it is
+  /// older than the cutoff, and one call may drop more than `max_rows` rows.
   std::size_t purge_step(TimeMs cutoff_ms, std::size_t max_rows = 1000);
 
   /// Counters and the last error.
   [[nodiscard]] StoreStats stats() const;
-  /// The file's schema version (PRAGMA user_version).
+  /// The database's schema version (SQLite: PRAGMA user_version; PostgreSQL: aistrack_schema).
   [[nodiscard]] int schema_version() const;
-  /// Result of PRAGMA quick_check: "ok" or SQLite's complaint.
+  /// "ok" or the database's complaint (SQLite: PRAGMA quick_check; PostgreSQL: the schema is whole).
   [[nodiscard]] std::string check() const;
-  /// Path of the database file.
+  /// Where the data lives: the SQLite file, or the PostgreSQL URL without its password.
   [[nodiscard]] const std::string& path() const noexcept;
+  /// Which database this Store writes.
+  [[nodiscard]] StoreBackendKind backend() const noexcept;
 
  private:
   struct Impl;

@@ -59,6 +59,27 @@ struct LatLon {
   friend bool operator==(const LatLon&, const LatLon&) = default;
 };
 
+/// A latitude/longitude box in degrees, edges included; min_lon_deg > max_lon_deg crosses the
+/// antimeridian (the REST API's bbox=minlat,minlon,maxlat,maxlon).
+struct GeoBox {
+  double min_lat_deg = -90;
+  double min_lon_deg = -180;
+  double max_lat_deg = 90;
+  double max_lon_deg = 180;
+
+  /// True for latitudes −90..90 with min ≤ max and longitudes −180..180.
+  [[nodiscard]] bool valid() const noexcept {
+    const bool lat_ok = min_lat_deg >= -90 && max_lat_deg <= 90 && min_lat_deg <= max_lat_deg;
+    return lat_ok && min_lon_deg >= -180 && min_lon_deg <= 180 && max_lon_deg >= -180 && max_lon_deg <= 180;
+  }
+  /// True when `p` (degrees) lies inside, edges included.
+  [[nodiscard]] bool contains(const LatLon& p) const noexcept {
+    if (p.lat_deg < min_lat_deg || p.lat_deg > max_lat_deg) return false;
+    if (min_lon_deg <= max_lon_deg) return p.lon_deg >= min_lon_deg && p.lon_deg <= max_lon_deg;
+    return p.lon_deg >= min_lon_deg || p.lon_deg <= max_lon_deg;
+  }
+};
+
 /// Where a message came from; stored with each position.
 enum class Source : std::uint8_t { unknown = 0, aisstream = 1, nmea = 2, simulator = 3 };
 

@@ -111,6 +111,31 @@ std::string PgServer::url() const {
   return "postgresql://aistrack@127.0.0.1:" + std::to_string(port_) + "/aistrack";
 }
 
+std::string PgServer::exec(const std::string& sql) const {
+  return run_sql("host=127.0.0.1 port=" + std::to_string(port_) + " user=aistrack dbname=aistrack", sql);
+}
+
+std::string PgServer::query(const std::string& sql) const {
+  const std::string conninfo =
+      "host=127.0.0.1 port=" + std::to_string(port_) + " user=aistrack dbname=aistrack";
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  std::string out;
+  PGresult* r = PQexec(c, sql.c_str());
+  if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) >= 1 && PQnfields(r) >= 1) {
+    out = PQgetvalue(r, 0, 0);
+  } else {
+    out = "error: " + std::string(PQerrorMessage(c));
+  }
+  PQclear(r);
+  PQfinish(c);
+  return out;
+}
+
+std::string PgServer::fresh_schema_url(const std::string& name) const {
+  if (const std::string err = exec("CREATE SCHEMA " + name); !err.empty()) return "error: " + err;
+  return url() + "?options=-csearch_path%3D" + name + "%2Cpublic";
+}
+
 void PgServer::kill_hard() {
   proc_->signal(SIGKILL);
   proc_->wait(10);

@@ -29,6 +29,13 @@ class PgServer {
   [[nodiscard]] bool has_postgis() const noexcept { return postgis_; }
   /// Kills the server with SIGKILL (a crash, for failover tests); the destructor then only cleans up.
   void kill_hard();
+  /// Runs SQL on the `aistrack` database; empty on success, else libpq's message.
+  [[nodiscard]] std::string exec(const std::string& sql) const;
+  /// The first column of the first row of `sql` on the `aistrack` database ("error: …" on failure).
+  [[nodiscard]] std::string query(const std::string& sql) const;
+  /// A libpq URL whose tables live in a new, empty schema (search_path `name`, then public for PostGIS),
+  /// so each test gets a database of its own without the cost of CREATE DATABASE.
+  [[nodiscard]] std::string fresh_schema_url(const std::string& name) const;
 
  private:
   PgServer() = default;
