@@ -213,19 +213,52 @@ App::App(const ServerConfig& config, TimeMs now_ms, asio::io_context* feed_io)
   tracker_.subscribe([this](const Update& u) {
     if (u.fix != nullptr) pending_fixes_.emplace_back(u.vessel.mmsi, *u.fix);
     if (u.latest_changed) pending_vessels_.push_back(u.vessel);
-    if (u.latest_changed && change_listener_) {
-      const auto [it, inserted] = changed_index_.try_emplace(u.vessel.mmsi, changed_.size());
-      if (inserted)
-        changed_.push_back(u.vessel);
-      else
-        changed_[it->second] = u.vessel;
-    }
+    if (u.latest_changed) note_changed(u.vessel);
   });
   next_purge_ms_ = now_ms;  // purge once at start-up, then hourly
   applied_versions_ = control_->versions();
 }
 
 App::~App() = default;
+
+void App::note_changed(const VesselState& vessel) {
+  if (!change_listener_) return;
+  const auto [it, inserted] = changed_index_.try_emplace(vessel.mmsi, changed_.size());
+  if (inserted) {
+    changed_.push_back(vessel);
+  } else {
+    changed_[it->second] = vessel;
+  }
+}
+
+void App::set_ingesting(bool ingesting, TimeMs now_ms) {
+  if (ingesting_.exchange(ingesting) == ingesting) return;
+  if (ingesting) {
+    // The leader's state so far, then our own ingest; the simulator continues from here.
+    refresh_from_store(now_ms);
+    next_purge_ms_ = now_ms;
+  } else {
+    next_refresh_ms_ = now_ms;
+  }
+}
+
+void App::refresh_from_store(TimeMs now_ms) {
+  next_refresh_ms_ = now_ms + config_.follower_refresh_ms;
+  std::vector<VesselState> stored;
+  try {
+    stored = store_.vessels();
+  } catch (const StoreError& e) {
+    log(LogLevel::error, "follower refresh: {}", e.what());
+    return;
+  }
+  std::unique_lock lock(tracker_mutex_);
+  for (const VesselState& v : stored) {
+    const auto have = tracker_.latest(v.mmsi);
+    if (have && have->last_seen_ms >= v.last_seen_ms) continue;
+    tracker_.restore({v});
+    if (const auto now = tracker_.latest(v.mmsi)) note_changed(*now);
+  }
+}
 
 std::string_view App::source_kind() const noexcept {
   switch (source_) {
@@ -468,11 +501,13 @@ void App::tick(TimeMs now_ms) {
       app.tick_duration_.observe(seconds);
     }
   } timed{*this};
-  drain_frames();
+  drain_frames();  // frames queued before stepping down were received: ingest them
   drain_nmea();
-  if (replay_) step_replay(now_ms);
+  const bool ingesting = ingesting_.load(std::memory_order_relaxed);
+  if (ingesting && replay_) step_replay(now_ms);
   apply_control(now_ms);
-  if (simulator_) step_sim(now_ms);
+  if (ingesting && simulator_) step_sim(now_ms);
+  if (!ingesting && now_ms >= next_refresh_ms_) refresh_from_store(now_ms);
   // Live clients hear of changes before the Store's timed commit, which may take a while.
   if (!changed_.empty()) {
     change_listener_(changed_);
@@ -484,7 +519,7 @@ void App::tick(TimeMs now_ms) {
   } catch (const StoreError& e) {
     log(LogLevel::error, "{}", e.what());
   }
-  if (config_.retention_days > 0 && (purging_ || now_ms >= next_purge_ms_)) {
+  if (ingesting && config_.retention_days > 0 && (purging_ || now_ms >= next_purge_ms_)) {
     // One small chunk per tick, so a large purge never holds up ingest for long.
     try {
       const TimeMs cutoff = now_ms - static_cast<TimeMs>(config_.retention_days) * 86'400'000;

@@ -19,6 +19,7 @@
 #include <boost/json.hpp>
 
 #include <array>
+#include <atomic>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -91,6 +92,14 @@ class App {
   /// Set before start_sources().
   void set_metrics_extra(std::function<void(MetricsText&)> extra);
 
+  /// Several instances on one PostgreSQL database (issue #9): false makes this instance a follower,
+  /// whose tick neither steps the simulator or a replay nor purges, but merges what the leader stored
+  /// into memory every FOLLOWER_REFRESH_MS; true (the default) makes it ingest. The server also starts
+  /// or stops the network sources. Call on the tick's thread; `now_ms` is ms UTC.
+  void set_ingesting(bool ingesting, TimeMs now_ms);
+  /// Whether this instance ingests (see set_ingesting()).
+  [[nodiscard]] bool ingesting() const noexcept { return ingesting_.load(std::memory_order_relaxed); }
+
   /// Latest state of one vessel.
   [[nodiscard]] std::optional<VesselState> latest(Mmsi mmsi) const;
   /// A page of vessels in MMSI order and the total count.
@@ -131,6 +140,10 @@ class App {
  private:
   struct Replay;
   void write_pending();
+  // Follower: merges vessels the leader stored that are newer than memory, and tells live clients.
+  void refresh_from_store(TimeMs now_ms);
+  // Queues a vessel whose latest state changed for the change listener (newest state per vessel).
+  void note_changed(const VesselState& vessel);
   // Runs a Store call that may commit (add_* at the batch size, poll, flush) and, when it did,
   // records each commit's duration and rows: the library never reads the clock, so the server times
   // around it.
@@ -155,6 +168,8 @@ class App {
   SourceKind source_ = SourceKind::none;
   Store store_;
   mutable std::shared_mutex tracker_mutex_;  // guards tracker_
+  std::atomic<bool> ingesting_{true};        // see set_ingesting()
+  TimeMs next_refresh_ms_ = 0;               // follower: next merge from the Store
   Tracker tracker_;
   std::unique_ptr<Control> control_;
   std::array<std::uint64_t, 3> applied_versions_{};  // Control versions tick() has applied

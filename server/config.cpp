@@ -114,6 +114,18 @@ const std::vector<Setting>& settings() {
          }
          c.db_url = std::string(v);
        }},
+      {"LEADER_TAKEOVER_S", "15",
+       "with DB_URL: instances elect one leader that ingests (an advisory lock); a dead leader is replaced "
+       "within this many seconds",
+       [](ServerConfig& c, auto n, auto v) {
+         c.leader_takeover_ms = integer_in<TimeMs>(n, v, 2, 3600) * 1000;
+       }},
+      {"FOLLOWER_REFRESH_MS", "2000",
+       "with DB_URL: a follower (not the leader) merges the vessels the leader stored into memory this often "
+       "(REDIS_URL brings them live)",
+       [](ServerConfig& c, auto n, auto v) {
+         c.follower_refresh_ms = integer_in<TimeMs>(n, v, 100, 600'000);
+       }},
       {"HTTP_PORT", "8000", "HTTP port",
        [](ServerConfig& c, auto n, auto v) { c.http_port = integer_in<int>(n, v, 1, 65535); }},
       {"HTTP_BIND", "127.0.0.1", "address to listen on (0.0.0.0 for every interface)",

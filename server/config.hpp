@@ -39,6 +39,8 @@ struct ServerConfig {
   std::vector<Mmsi> mmsi_list;
   std::string db_path = "aistrack.db";
   std::string db_url;  ///< PostgreSQL (postgresql://…) instead of SQLite when set; may hold a password
+  TimeMs leader_takeover_ms = 15'000;  ///< with db_url: a dead leader is replaced within this, ms
+  TimeMs follower_refresh_ms = 2'000;  ///< a follower merges the shared database into memory this often, ms
   int http_port = 8000;
   std::string http_bind = "127.0.0.1";
   int http_threads = 2;

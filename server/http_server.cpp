@@ -4,6 +4,7 @@
 #include "auth.hpp"
 #include "http_stream.hpp"
 #include "json_view.hpp"
+#include "leader.hpp"
 #include "live_hub.hpp"
 #include "log.hpp"
 #include "routes.hpp"
@@ -279,7 +280,22 @@ int run_server(const ServerConfig& config) {
     http.close(hdl, websocketpp::close::status::going_away,
                fmt::format("no pong within {} s", config.live_pong_timeout_s), ignored);
   });
+  // Several instances on one PostgreSQL database (issue #9): only the elected leader ingests.
+  std::unique_ptr<LeaderElection> election;
+  const auto leader_json = [&] {
+    boost::json::object o{{"role", "standalone"}, {"ingesting", app.ingesting()}};
+    if (!election) return o;
+    const LeaderStatus st = election->status();
+    o["role"] = st.role;
+    o["since"] = st.since_ms ? boost::json::value(format_iso8601(*st.since_ms)) : boost::json::value(nullptr);
+    o["elected"] = st.elected;
+    o["lost"] = st.lost;
+    o["takeover_s"] = config.leader_takeover_ms / 1000;
+    o["last_error"] = st.last_error.empty() ? boost::json::value(nullptr) : boost::json::value(st.last_error);
+    return o;
+  };
   app.set_health_extra([&](boost::json::object& body) {
+    body["leader"] = leader_json();
     const LiveCounters c = hub.counters();
     body["live"] = boost::json::object{{"clients", c.clients},
                                        {"max_clients", config.live_max_clients},
@@ -299,6 +315,13 @@ int run_server(const ServerConfig& config) {
         {"over_limits", over_limits.load()},      {"refused_connections", connections->refused()}};
   });
   app.set_metrics_extra([&](MetricsText& out) {
+    const LeaderStatus leader = election ? election->status() : LeaderStatus{};
+    out.gauge("aistrack_leader", "1 while this instance ingests (the leader, or the only instance)",
+              app.ingesting() ? 1.0 : 0.0);
+    out.counter("aistrack_leader_elected_total", "times this instance became the leader (DB_URL)",
+                leader.elected);
+    out.counter("aistrack_leader_lost_total", "times this instance stopped being the leader (DB_URL)",
+                leader.lost);
     const LiveCounters c = hub.counters();
     out.gauge("aistrack_live_clients", "connected /v1/live clients", static_cast<double>(c.clients));
     out.gauge("aistrack_live_clients_max", "LIVE_MAX_CLIENTS", static_cast<double>(config.live_max_clients));
@@ -419,7 +442,6 @@ int run_server(const ServerConfig& config) {
   }
   log(LogLevel::info, "listening on http://{}:{} (source: {})", config.http_bind, config.http_port,
       app.source_kind());
-  app.start_sources();
 
   // All ingest work runs on this strand (the timer chain plus wake-ups when data arrives), so
   // App::tick never runs concurrently with itself.
@@ -440,6 +462,29 @@ int run_server(const ServerConfig& config) {
       });
     }
   });
+  if (config.db_url.empty()) {
+    app.start_sources();
+  } else {
+    app.set_ingesting(false, now_ms());  // until elected
+    election = std::make_unique<LeaderElection>(
+        config.db_url, app.store().path(), config.leader_takeover_ms,
+        [&](bool leader) {
+          asio::post(ingest, [&, leader] {
+            try {
+              app.set_ingesting(leader, now_ms());
+              if (leader) {
+                app.start_sources();
+              } else {
+                app.stop_sources();  // aisstream.io allows few connections per key: hand ours back
+              }
+            } catch (const std::exception& e) {
+              log(LogLevel::error, "cannot {} the sources: {}", leader ? "start" : "stop", e.what());
+            }
+          });
+        },
+        now_ms);
+    election->start();
+  }
   asio::steady_timer timer(ingest);
   std::function<void()> arm = [&] {
     timer.expires_after(kTickInterval);

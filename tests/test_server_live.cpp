@@ -33,7 +33,7 @@ struct Server {
                                     "STORE_BATCH_MS=500"};
     env.insert(env.end(), extra_env.begin(), extra_env.end());
     proc = std::make_unique<test::ChildProcess>(std::vector<std::string>{kServer}, env, dir / "server.log");
-    REQUIRE_MESSAGE(wait_for([&] { return test::http_request(port, "GET", "/health").status == 200; }, 30),
+    REQUIRE_MESSAGE(wait_for([&] { return test::http_request(port, "GET", "/health").status == 200; }, 60),
                     test::slurp(dir / "server.log"));
   }
   [[nodiscard]] json::object health() const {
