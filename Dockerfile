@@ -13,7 +13,7 @@ RUN apt-get update \
       build-essential cmake ninja-build pkgconf ca-certificates \
       libboost-json1.81-dev libboost1.81-dev libasio-dev libwebsocketpp-dev libssl-dev \
       libsqlite3-dev libstb-dev libfmt-dev doctest-dev libgeographiclib-dev zlib1g-dev \
-      libcurl4-openssl-dev nodejs npm \
+      libcurl4-openssl-dev libpq-dev libhiredis-dev nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Leaflet (dashboard) and Natural Earth land (offline basemap), pinned as in scripts/install-deps.sh.
@@ -43,6 +43,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libboost-json1.81.0 libcurl4 libfmt9 libgeographiclib23 libsqlite3-0 libssl3 zlib1g \
+      libpq5 libhiredis0.14 \
       ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin aistrack \
