@@ -73,6 +73,7 @@ constexpr std::string_view kRoutes[] = {
     "/v1/sim/start",
     "/v1/sim/stop",
     "/v1/positions/export.csv",
+    "/v1/positions",
 };
 
 bool segment_matches(std::string_view pattern, std::string_view segment) {

@@ -28,21 +28,6 @@ Response get_vessel(const App& app, std::string_view id) {
   return json_response(vessel_json(*v));
 }
 
-// bbox=minlat,minlon,maxlat,maxlon for /v1/vessels (issue #5); nullopt when malformed or out of range.
-std::optional<GeoBox> parse_box(std::string_view s) {
-  double v[4] = {};
-  for (int i = 0; i < 4; ++i) {
-    const auto comma = i < 3 ? s.find(',') : s.size();
-    if (comma == std::string_view::npos) return std::nullopt;
-    const auto [p, ec] = std::from_chars(s.data(), s.data() + comma, v[i]);
-    if (comma == 0 || ec != std::errc{} || p != s.data() + comma || !std::isfinite(v[i])) return std::nullopt;
-    s.remove_prefix(std::min(comma + 1, s.size()));
-  }
-  const GeoBox b{v[0], v[1], v[2], v[3]};
-  if (!b.valid()) return std::nullopt;
-  return b;
-}
-
 Response list_vessels(const App& app, const Query& q, TimeMs now_ms) {
   const auto limit = size_param(q, "limit", kDefaultLimit, kMaxLimit);
   if (!limit || *limit == 0) {
@@ -54,13 +39,10 @@ Response list_vessels(const App& app, const Query& q, TimeMs now_ms) {
   // bbox and since (issue #5) filter the vessels in memory by their latest position / last_seen.
   std::optional<GeoBox> box;
   if (const auto it = q.find("bbox"); it != q.end()) {
-    box = parse_box(it->second);
-    if (!box) {
+    box = parse_geo_box(it->second);
+    if (!box)
       return error_response(400, "invalid_parameter",
-                            "bbox must be minlat,minlon,maxlat,maxlon in degrees (latitudes -90..90 with "
-                            "minlat <= maxlat, longitudes -180..180); got '" +
-                                it->second + "'");
-    }
+                            std::string(kGeoBoxRule) + "; got '" + it->second + "'");
   }
   constexpr std::size_t kMaxSinceS = 100ULL * 365 * 86'400;
   const auto since_s = size_param(q, "since", 0, kMaxSinceS);

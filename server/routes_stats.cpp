@@ -7,6 +7,7 @@
 #include "routes.hpp"
 
 #include "csv.hpp"
+#include "geo_box.hpp"
 #include "json_view.hpp"
 
 #include <aistrack/stats.hpp>
@@ -350,17 +351,23 @@ class StatsRoutes final : public RouteModule {
       if (!is_read(request)) return method_not_allowed("GET, HEAD");
       return guarded([&] { return track(path, id, query, now_ms); });
     }
+    if (path == kAreaPath) {
+      if (!is_read(request)) return method_not_allowed("GET, HEAD");
+      return guarded([&] { return area(query, now_ms); });
+    }
     return std::nullopt;
   }
 
   [[nodiscard]] std::vector<RouteInfo> routes() const override {
-    return {{"/v1/stats/{mmsi}", {"GET"}}, {"/v1/ais/{mmsi}/track", {"GET"}}};
+    return {
+        {"/v1/stats/{mmsi}", {"GET"}}, {"/v1/ais/{mmsi}/track", {"GET"}}, {std::string(kAreaPath), {"GET"}}};
   }
 
   [[nodiscard]] bool is_slow(std::string_view path) const override {
-    // Both read SQLite (up to STATS_MAX_HOURS of fixes, or a page of TRACK_MAX_LIMIT).
+    // All read the Store (up to STATS_MAX_HOURS of fixes, or a page of TRACK_MAX_LIMIT).
     std::string_view id;
-    return match_mmsi_path(path, "/v1/stats/", "", id) || match_mmsi_path(path, "/v1/ais/", "/track", id);
+    return match_mmsi_path(path, "/v1/stats/", "", id) || match_mmsi_path(path, "/v1/ais/", "/track", id) ||
+           path == kAreaPath;
   }
 
  private:
@@ -449,6 +456,43 @@ class StatsRoutes final : public RouteModule {
     if (page.next) r.headers.emplace_back("Link", next_link(path, q, *page.next));
     return r;
   }
+
+  // Who was in an area: the stored positions inside a box during a window (PostGIS answers from its
+  // GiST index; elsewhere a scan of the window, see Store::area_positions).
+  Response area(const Query& q, TimeMs now_ms) const {
+    const auto text = param(q, "bbox");
+    if (!text) throw BadParam{std::string(kGeoBoxRule) + "; bbox is required"};
+    const auto box = parse_geo_box(*text);
+    if (!box) throw BadParam{std::string(kGeoBoxRule) + "; got '" + *text + "'"};
+    const auto [from_ms, to_ms] = window_param(q, now_ms, config_.stats_max_hours);
+    const auto limit = size_param(q, "limit", std::min(kDefaultTrackLimit, config_.track_max_limit),
+                                  config_.track_max_limit);
+    if (!limit || *limit == 0) {
+      throw BadParam{"limit must be an integer from 1 to " + std::to_string(config_.track_max_limit) +
+                     " (TRACK_MAX_LIMIT)"};
+    }
+    auto rows = app_.store().area_positions(*box, from_ms, to_ms, *limit + 1);  // one more: truncated?
+    const bool truncated = rows.size() > *limit;
+    if (truncated) rows.resize(*limit);
+    json::array positions;
+    positions.reserve(rows.size());
+    for (const PositionRow& r : rows) {
+      json::object o = fix_properties(r.fix);
+      o["mmsi"] = r.mmsi;
+      o["lat"] = r.fix.latlon.lat_deg;
+      o["lon"] = r.fix.latlon.lon_deg;
+      positions.emplace_back(std::move(o));
+    }
+    const json::array bbox{box->min_lat_deg, box->min_lon_deg, box->max_lat_deg, box->max_lon_deg};
+    return json_response(json::object{{"bbox", bbox},
+                                      {"from", format_iso8601(from_ms)},
+                                      {"to", format_iso8601(to_ms)},
+                                      {"count", rows.size()},
+                                      {"truncated", truncated},
+                                      {"positions", std::move(positions)}});
+  }
+
+  static constexpr std::string_view kAreaPath = "/v1/positions";
 
   const App& app_;
   ServerConfig config_;

@@ -619,3 +619,49 @@ TEST_CASE("routes stats: the stats settings load from flags and environment and 
     CHECK(why.find(value) != std::string::npos);
   }
 }
+
+TEST_CASE("routes stats: /v1/positions answers who was inside a box during a window, and refuses bad boxes") {
+  Fixture f;
+  f.steady(100);  // kShip from 52.0,3.0 north-east at 10 kn, one fix every 10 s
+  PositionFix other;
+  other.ts_ms = kNow - 5000;
+  other.latlon = {-17.0, 179.5};
+  other.ais_type = 1;
+  other.source = Source::simulator;
+  f.ingest(211000001, other);
+  f.app->shutdown();
+
+  // A box around the first half of kShip's track only.
+  const LatLon mid = f.sent[49].latlon;
+  const std::string box =
+      "52.0,3.0," + std::to_string(mid.lat_deg + 1e-9) + "," + std::to_string(mid.lon_deg + 1e-9);
+  const Response r = f.get("/v1/positions?bbox=" + box + "&hours=1");
+  REQUIRE(r.status == 200);
+  const auto o = body(r);
+  CHECK(o.at("count").to_number<int>() == 50);
+  CHECK_FALSE(o.at("truncated").as_bool());
+  const auto& positions = o.at("positions").as_array();
+  REQUIRE(positions.size() == 50);
+  CHECK(positions[0].at("mmsi").to_number<Mmsi>() == kShip);
+  CHECK(num(positions[0].at("lat")) == doctest::Approx(52.0));
+  CHECK(positions[49].at("time").as_string() == format_iso8601(f.sent[49].ts_ms));
+
+  // Across the antimeridian, and a limit that truncates.
+  const auto far = body(f.get("/v1/positions?bbox=-18,179,-16,-179&hours=1"));
+  REQUIRE(far.at("count").to_number<int>() == 1);
+  CHECK(far.at("positions").at(0).at("mmsi").to_number<Mmsi>() == 211000001);
+  const auto some = body(f.get("/v1/positions?bbox=-90,-180,90,180&hours=1&limit=7"));
+  CHECK(some.at("count").to_number<int>() == 7);
+  CHECK(some.at("truncated").as_bool());
+  // A window that ends before the fixes finds nothing.
+  CHECK(body(f.get("/v1/positions?bbox=-90,-180,90,180&to=2000-01-01T00:00:00Z"))
+            .at("count")
+            .to_number<int>() == 0);
+
+  check_error(f.get("/v1/positions"), 400, "invalid_parameter");
+  check_error(f.get("/v1/positions?bbox=60,3,50,4"), 400, "invalid_parameter");
+  check_error(f.get("/v1/positions?bbox=1,2,3"), 400, "invalid_parameter");
+  check_error(f.get("/v1/positions?bbox=-90,-180,90,180&limit=0"), 400, "invalid_parameter");
+  check_error(f.get("/v1/positions?bbox=-90,-180,90,180&hours=100000"), 400, "invalid_parameter");
+  check_error(f.get("/v1/positions?bbox=-90,-180,90,180", "POST"), 405, "method_not_allowed");
+}
