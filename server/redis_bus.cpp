@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <random>
 
 namespace aistrack::server {
@@ -30,6 +31,9 @@ std::string random_instance_id() {
   std::mt19937_64 gen((static_cast<std::uint64_t>(rd()) << 32) ^ rd());
   return fmt::format("{:016x}", gen());
 }
+
+// How long an idle publisher waits before it checks its connection with a PING.
+constexpr auto kIdleCheck = std::chrono::seconds(5);
 
 timeval timeval_of(std::int64_t ms) {
   return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>(ms % 1000 * 1000)};
@@ -288,9 +292,13 @@ void RedisBus::set_state(RedisState& which, std::string_view role, RedisState st
 
 bool RedisBus::publish_once(Connection& conn, const std::string& message, std::string& error) {
   if (conn.c == nullptr) return false;
+  // An empty message is the idle check: a PING (a PUBLISH would reach the other instances).
   const char* argv[] = {"PUBLISH", config_.channel.c_str(), message.c_str()};
   const std::size_t lens[] = {7, config_.channel.size(), message.size()};
-  const ReplyPtr reply(redisCommandArgv(conn.c, 3, argv, lens));
+  const char* ping[] = {"PING"};
+  const std::size_t ping_len[] = {4};
+  const ReplyPtr reply(message.empty() ? redisCommandArgv(conn.c, 1, ping, ping_len)
+                                       : redisCommandArgv(conn.c, 3, argv, lens));
   if (reply.r != nullptr && reply.r->type != REDIS_REPLY_ERROR) return true;
   error = error_of(conn.c, reply.r);
   conn.close();
@@ -330,9 +338,16 @@ void RedisBus::publisher_loop() {
     }
     {
       std::unique_lock lock(mutex_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      cv_.wait_for(lock, kIdleCheck, [this] { return stopping_ || !queue_.empty(); });
       if (stopping_) return;
       batch.swap(queue_);
+    }
+    if (batch.empty()) {
+      // Idle (an instance without its own source never publishes): a PING now and then keeps the
+      // publisher's state in /health true to Redis's.
+      std::string error;
+      if (!publish_once(conn, {}, error)) set_state(status_.publisher, "publisher", RedisState::down, error);
+      continue;
     }
     // Several PUBLISHes for a large change set keep each message (and each subscriber's read) small.
     for (std::size_t from = 0; from < batch.size(); from += config_.states_per_message) {

@@ -130,7 +130,7 @@ class RedisBus {
   void publisher_loop();
   void subscriber_loop();
   void handle_payload(std::string_view payload);
-  // One PUBLISH of `message`; false with `error` (and the connection closed) when it failed.
+  // One PUBLISH of `message` (empty: a PING); false with `error` (and the connection closed) when it failed.
   bool publish_once(Connection& conn, const std::string& message, std::string& error);
   // Waits `ms` or until stop(); false when stopping.
   bool sleep_unless_stopped(std::int64_t ms);

@@ -170,6 +170,8 @@ TEST_CASE(
 
   redis->stop();
   REQUIRE(test::wait_for([&] { return b.redis_state() == "down" && a.redis_state() == "down"; }, 20));
+  // B never publishes (no source of its own): its publisher finds out with an idle PING.
+  CHECK(test::wait_for([&] { return b.health().at("redis").at("publisher").as_string() == "down"; }, 20));
   for (const Instance* s : {&a, &b}) {
     CHECK(s->get("/health").status == 200);
     CHECK(s->get("/v1/vessels").status == 200);
@@ -228,4 +230,26 @@ TEST_CASE("server redis: after an outage B catches up from the shared database w
   CHECK(b.redis_count("caught_up") == 3);
   CHECK(b.redis_count("received") == 0);
   CHECK(next_update(*live_b, 10));  // live clients are told of what the catch-up brought
+}
+
+TEST_CASE("server redis: a bad REDIS_URL stops the server with status 2, naming it without the password") {
+  test::TempDir dir;
+  test::ChildProcess server(
+      {kServerBin},
+      {"ENV_FILE=", "HTTP_PORT=" + std::to_string(test::free_port()), "DB_PATH=" + (dir / "x.db").string(),
+       fmt::format("REDIS_URL=redis://:{}@127.0.0.1:99999", kPassword)},
+      dir / "server.log");
+  CHECK(server.wait(30) == 2);
+  const std::string out = test::slurp(dir / "server.log");
+  CHECK(out.find("REDIS_URL") != std::string::npos);
+  CHECK(out.find(kPassword) == std::string::npos);
+}
+
+TEST_CASE("server redis: without REDIS_URL /health says redis is off and the counters are zero") {
+  test::TempDir dir;
+  const Instance s(dir, "solo", "solo.db", {"SOURCE=none"});
+  CHECK(s.redis_state() == "off");
+  const std::string metrics = s.get("/metrics").body;
+  CHECK(metrics.find("aistrack_redis_published_total 0") != std::string::npos);
+  CHECK(metrics.find("aistrack_redis_dropped_total{reason=\"queue_full\"} 0") != std::string::npos);
 }
