@@ -249,11 +249,19 @@ void RedisBus::publish(const std::vector<VesselState>& states) {
   if (states.empty()) return;
   {
     std::lock_guard lock(mutex_);
-    const std::size_t room = config_.queue_max - std::min(config_.queue_max, queue_.size());
-    const std::size_t taken = std::min(room, states.size());
-    queue_.insert(queue_.end(), states.begin(), states.begin() + static_cast<std::ptrdiff_t>(taken));
-    status_.dropped[static_cast<std::size_t>(RedisDrop::queue_full)] += states.size() - taken;
-    if (taken == 0) return;
+    // Only the newest state of a vessel matters to the others: while Redis is slow or down, a
+    // vessel's queued state is replaced rather than queued again, so the bound counts vessels.
+    for (const VesselState& v : states) {
+      if (const auto it = queued_index_.find(v.mmsi); it != queued_index_.end()) {
+        queue_[it->second] = v;
+        ++status_.coalesced;
+      } else if (queue_.size() < config_.queue_max) {
+        queued_index_.emplace(v.mmsi, queue_.size());
+        queue_.push_back(v);
+      } else {
+        ++status_.dropped[static_cast<std::size_t>(RedisDrop::queue_full)];
+      }
+    }
   }
   cv_.notify_all();
 }
@@ -341,6 +349,7 @@ void RedisBus::publisher_loop() {
       cv_.wait_for(lock, kIdleCheck, [this] { return stopping_ || !queue_.empty(); });
       if (stopping_) return;
       batch.swap(queue_);
+      queued_index_.clear();
     }
     if (batch.empty()) {
       // Idle (an instance without its own source never publishes): a PING now and then keeps the
@@ -484,6 +493,7 @@ void write_redis_health(const RedisBus* bus, const RedisBusConfig& config, json:
                    {"published", s.published},
                    {"received", s.received},
                    {"own_messages", s.own_messages},
+                   {"coalesced", s.coalesced},
                    {"reconnects", s.reconnects},
                    {"queue", json::object{{"depth", s.queue_depth}, {"capacity", config.queue_max}}},
                    {"dropped", std::move(dropped)},

@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace aistrack::server {
@@ -77,6 +78,7 @@ struct RedisBusStatus {
   RedisState subscriber = RedisState::off;
   std::uint64_t published = 0;     ///< vessel states published
   std::uint64_t received = 0;      ///< vessel states received from other instances
+  std::uint64_t coalesced = 0;     ///< queued states replaced by a newer one of the same vessel
   std::uint64_t own_messages = 0;  ///< our own messages heard back (ignored)
   std::uint64_t reconnects = 0;    ///< connections re-established after a loss or failure
   std::array<std::uint64_t, kRedisDropCount> dropped{};  ///< indexed by RedisDrop
@@ -117,8 +119,9 @@ class RedisBus {
   void start();
   /// Stops both threads and closes the connections (promptly: waits never exceed the timeout).
   void stop();
-  /// Queues `states` for publishing and returns at once (never waits for Redis); states beyond
-  /// REDIS_QUEUE_MAX are dropped and counted.
+  /// Queues `states` for publishing and returns at once (never waits for Redis). A vessel already
+  /// queued has its state replaced by the newer one; new vessels beyond REDIS_QUEUE_MAX are dropped and
+  /// counted.
   void publish(const std::vector<VesselState>& states);
   /// States and counters now.
   [[nodiscard]] RedisBusStatus status() const;
@@ -152,7 +155,8 @@ class RedisBus {
   mutable std::mutex mutex_;  // guards everything below
   std::condition_variable cv_;
   bool stopping_ = false;
-  std::vector<VesselState> queue_;
+  std::vector<VesselState> queue_;                      // at most one state per vessel
+  std::unordered_map<Mmsi, std::size_t> queued_index_;  // MMSI → its place in queue_
   RedisBusStatus status_;
   bool pub_ever_connected_ = false;
   bool sub_ever_connected_ = false;

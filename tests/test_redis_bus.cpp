@@ -287,16 +287,25 @@ TEST_CASE("redis bus: two buses on a real redis-server exchange states, skip the
   bus2->stop();
 }
 
-TEST_CASE("redis bus: the publish queue is bounded and counts what it drops") {
+TEST_CASE("redis bus: the publish queue keeps one state per vessel, is bounded and counts what it drops") {
   RedisBusConfig c;
   c.endpoint.host = "127.0.0.1";
   c.endpoint.port = 1;  // never started: nothing drains the queue
   c.queue_max = 3;
   RedisBus bus(c, [](std::vector<VesselState>&&) { return std::size_t{0}; }, {});
-  bus.publish({full_state(), full_state()});
-  bus.publish({full_state(), full_state()});
+  auto vessel = [](Mmsi mmsi) {
+    VesselState v = full_state();
+    v.mmsi = mmsi;
+    return v;
+  };
+  bus.publish({vessel(211000001), vessel(211000002)});
+  bus.publish({vessel(211000001), vessel(211000003), vessel(211000004)});
   const RedisBusStatus s = bus.status();
   CHECK(s.queue_depth == 3);
+  CHECK(s.coalesced == 1);
   CHECK(s.dropped[static_cast<std::size_t>(RedisDrop::queue_full)] == 1);
   CHECK(s.overall() == RedisState::off);
+  boost::json::object body;
+  write_redis_health(nullptr, c, body);
+  CHECK(boost::json::serialize(body) == R"({"redis":{"state":"off"}})");
 }
