@@ -13,7 +13,7 @@ RUN apt-get update \
       build-essential cmake ninja-build pkgconf ca-certificates \
       libboost-json1.81-dev libboost1.81-dev libasio-dev libwebsocketpp-dev libssl-dev \
       libsqlite3-dev libstb-dev libfmt-dev doctest-dev libgeographiclib-dev zlib1g-dev \
-      libcurl4-openssl-dev nodejs npm \
+      libcurl4-openssl-dev libhiredis-dev nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Leaflet (dashboard) and Natural Earth land (offline basemap), pinned as in scripts/install-deps.sh.
@@ -42,7 +42,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libboost-json1.81.0 libcurl4 libfmt9 libgeographiclib23 libsqlite3-0 libssl3 zlib1g \
+      libboost-json1.81.0 libcurl4 libfmt9 libgeographiclib23 libhiredis0.14 libsqlite3-0 libssl3 zlib1g \
       ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin aistrack \
