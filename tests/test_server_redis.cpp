@@ -182,7 +182,7 @@ TEST_CASE(
   REQUIRE(redis->restart());
   require_password(*redis);
   REQUIRE(
-      test::wait_for([&] { return b.redis_state() == "connected" && a.redis_state() == "connected"; }, 40));
+      test::wait_for([&] { return b.redis_state() == "connected" && a.redis_state() == "connected"; }, 60));
   live_b->take_all();
   CHECK(next_update(*live_b, 30));
   CHECK(b.redis_count("reconnects") >= 1);
@@ -225,7 +225,7 @@ TEST_CASE("server redis: after an outage B catches up from the shared database w
   const auto live_b = subscribed(b);
 
   REQUIRE(redis->restart());
-  REQUIRE(test::wait_for([&] { return vessels_of(b).size() == 3; }, 40));
+  REQUIRE(test::wait_for([&] { return vessels_of(b).size() == 3; }, 60));  // backoff up to 30 s
   CHECK(b.get("/v1/ais/" + std::to_string(stored[0])).status == 200);
   CHECK(b.redis_count("caught_up") == 3);
   CHECK(b.redis_count("received") == 0);
