@@ -28,7 +28,7 @@ packages=(
   # below) and runs under node (npm: see install_npm_packages)
   chromium nodejs
   # scale-out (issue #9): the tests start a real PostgreSQL 15 with PostGIS and a real redis-server on
-  # 127.0.0.1, reached through libpq and hiredis
+  # 127.0.0.1, reached through libpq and hiredis; the server links hiredis for REDIS_URL
   postgresql-15 postgresql-15-postgis-3 libpq-dev redis-server libhiredis-dev
 )
 

@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <unordered_set>
 
 #include <aistrack/version.hpp>
@@ -213,23 +215,13 @@ App::App(const ServerConfig& config, TimeMs now_ms, asio::io_context* feed_io)
   tracker_.subscribe([this](const Update& u) {
     if (u.fix != nullptr) pending_fixes_.emplace_back(u.vessel.mmsi, *u.fix);
     if (u.latest_changed) pending_vessels_.push_back(u.vessel);
-    if (u.latest_changed) note_changed(u.vessel);
+    if (u.latest_changed && (change_listener_ || publish_listener_)) note_changed(u.vessel);
   });
   next_purge_ms_ = now_ms;  // purge once at start-up, then hourly
   applied_versions_ = control_->versions();
 }
 
 App::~App() = default;
-
-void App::note_changed(const VesselState& vessel) {
-  if (!change_listener_) return;
-  const auto [it, inserted] = changed_index_.try_emplace(vessel.mmsi, changed_.size());
-  if (inserted) {
-    changed_.push_back(vessel);
-  } else {
-    changed_[it->second] = vessel;
-  }
-}
 
 void App::set_ingesting(bool ingesting, TimeMs now_ms) {
   if (ingesting_.exchange(ingesting) == ingesting) return;
@@ -253,10 +245,7 @@ void App::refresh_from_store(TimeMs now_ms) {
   }
   std::unique_lock lock(tracker_mutex_);
   for (const VesselState& v : stored) {
-    const auto have = tracker_.latest(v.mmsi);
-    if (have && have->last_seen_ms >= v.last_seen_ms) continue;
-    tracker_.restore({v});
-    if (const auto now = tracker_.latest(v.mmsi)) note_changed(*now);
+    if (tracker_.merge_state(v) && change_listener_) note_changed(*tracker_.latest(v.mmsi));
   }
 }
 
@@ -298,6 +287,85 @@ bool App::push_bounded(Queue& queue, Args&&... args) {
 
 void App::set_change_listener(std::function<void(const std::vector<VesselState>&)> listener) {
   change_listener_ = std::move(listener);
+}
+
+void App::note_changed(const VesselState& vessel) {
+  const auto [it, inserted] = changed_index_.try_emplace(vessel.mmsi, changed_.size());
+  if (inserted)
+    changed_.push_back(vessel);
+  else
+    changed_[it->second] = vessel;
+}
+
+void App::set_publish_listener(std::function<void(const std::vector<VesselState>&)> listener) {
+  publish_listener_ = std::move(listener);
+}
+
+std::size_t App::enqueue_remote(std::vector<VesselState>&& states) {
+  bool first = false;
+  std::size_t taken = 0;
+  {
+    std::lock_guard lock(queue_mutex_);
+    first = remote_queue_.empty();
+    taken = std::min(states.size(),
+                     config_.redis_queue_max - std::min(config_.redis_queue_max, remote_queue_.size()));
+    std::move(states.begin(), states.begin() + static_cast<std::ptrdiff_t>(taken),
+              std::back_inserter(remote_queue_));
+  }
+  if (first && taken > 0 && wake_) wake_();
+  return taken;
+}
+
+void App::request_catch_up() {
+  catch_up_requested_ = true;
+  if (wake_) wake_();
+}
+
+App::RemoteCounters App::remote_counters() const {
+  RemoteCounters c;
+  {
+    std::lock_guard lock(stats_mutex_);
+    c = remote_counters_;
+  }
+  std::lock_guard lock(queue_mutex_);
+  c.inbox_depth = remote_queue_.size();
+  return c;
+}
+
+void App::merge_remote() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    remote_draining_.swap(remote_queue_);
+  }
+  std::vector<VesselState> stored;
+  const bool catch_up = catch_up_requested_.exchange(false);
+  if (catch_up) {
+    try {
+      stored = store_.vessels();  // committed rows: with a shared database, the other instances' too
+    } catch (const StoreError& e) {
+      log(LogLevel::error, "redis catch-up: {}", e.what());
+    }
+  }
+  if (remote_draining_.empty() && !catch_up) return;
+  std::uint64_t merged = 0;
+  std::uint64_t caught_up = 0;
+  {
+    std::unique_lock lock(tracker_mutex_);
+    auto merge = [&](const VesselState& s, std::uint64_t& count) {
+      if (!tracker_.merge_state(s)) return;
+      ++count;
+      if (change_listener_) note_changed(*tracker_.latest(s.mmsi));
+    };
+    for (const VesselState& s : stored) merge(s, caught_up);
+    for (const VesselState& s : remote_draining_) merge(s, merged);
+  }
+  remote_draining_.clear();
+  std::lock_guard lock(stats_mutex_);
+  remote_counters_.merged += merged;
+  if (catch_up) {
+    ++remote_counters_.catch_ups;
+    remote_counters_.caught_up += caught_up;
+  }
 }
 
 void App::set_metrics_extra(std::function<void(MetricsText&)> extra) { metrics_extra_ = std::move(extra); }
@@ -507,10 +575,14 @@ void App::tick(TimeMs now_ms) {
   if (ingesting && replay_) step_replay(now_ms);
   apply_control(now_ms);
   if (ingesting && simulator_) step_sim(now_ms);
+  // Only this instance's own changes are published; what other instances sent is merged after that,
+  // and a follower's merge from the shared database too (the leader published those already).
+  if (publish_listener_ && !changed_.empty()) publish_listener_(changed_);
+  merge_remote();
   if (!ingesting && now_ms >= next_refresh_ms_) refresh_from_store(now_ms);
   // Live clients hear of changes before the Store's timed commit, which may take a while.
   if (!changed_.empty()) {
-    change_listener_(changed_);
+    if (change_listener_) change_listener_(changed_);
     changed_.clear();
     changed_index_.clear();
   }

@@ -81,6 +81,26 @@ class App {
   /// changed in it (newest state per vessel). It runs on the tick's thread and must only hand them over.
   /// Set before start_sources().
   void set_change_listener(std::function<void(const std::vector<VesselState>&)> listener);
+  /// Scale-out (issue #9): `listener` gets, at the end of each tick(), the vessels whose latest state this
+  /// instance's own sources changed (not those merged from other instances, so nothing echoes back), to
+  /// publish them. It runs on the tick's thread and must only hand them over. Set before start_sources().
+  void set_publish_listener(std::function<void(const std::vector<VesselState>&)> listener);
+  /// Queues vessel states another instance published, for the next tick to merge into the Tracker and
+  /// pass to the change listener (bounded by REDIS_QUEUE_MAX); wakes the tick. Returns how many were
+  /// queued. Any thread.
+  std::size_t enqueue_remote(std::vector<VesselState>&& states);
+  /// Asks the next tick to reload the vessels from the Store and merge those newer than memory (after
+  /// the channel was down: the other instances stored what they published meanwhile); wakes the tick.
+  /// Any thread.
+  void request_catch_up();
+  /// Remote states and catch-ups merged so far, for /health.
+  struct RemoteCounters {
+    std::uint64_t merged = 0;     ///< received states that changed a vessel here
+    std::uint64_t catch_ups = 0;  ///< reloads from the Store after the channel came back
+    std::uint64_t caught_up = 0;  ///< vessels those reloads changed
+    std::size_t inbox_depth = 0;  ///< received states waiting for the next tick
+  };
+  [[nodiscard]] RemoteCounters remote_counters() const;
   /// `wake` is called from the network threads when an item lands in an empty ingest queue, so the
   /// server can run tick() at once rather than on its next timer (live updates then leave within
   /// milliseconds). Set before start_sources().
@@ -142,8 +162,6 @@ class App {
   void write_pending();
   // Follower: merges vessels the leader stored that are newer than memory, and tells live clients.
   void refresh_from_store(TimeMs now_ms);
-  // Queues a vessel whose latest state changed for the change listener (newest state per vessel).
-  void note_changed(const VesselState& vessel);
   // Runs a Store call that may commit (add_* at the batch size, poll, flush) and, when it did,
   // records each commit's duration and rows: the library never reads the clock, so the server times
   // around it.
@@ -160,6 +178,10 @@ class App {
   void apply_watchlist(const ControlState& state);
   void apply_sim(const SimRequest& sim, TimeMs now_ms);
   void step_sim(TimeMs now_ms);
+  // Records a vessel whose latest state changed in this tick (newest state per vessel).
+  void note_changed(const VesselState& vessel);
+  // Merges the received states and, when asked, the Store's vessels into the Tracker (scale-out).
+  void merge_remote();
   [[nodiscard]] aisstream::Subscription subscription_of(const ControlState& state) const;
   aisstream::Status ingest_result(aisstream::Result&& result, std::string_view frame, TimeMs now_ms);
 
@@ -202,6 +224,11 @@ class App {
   std::function<void(const std::vector<VesselState>&)> change_listener_;
   std::vector<VesselState> changed_;
   std::unordered_map<Mmsi, std::size_t> changed_index_;
+  std::function<void(const std::vector<VesselState>&)> publish_listener_;
+  std::vector<VesselState> remote_queue_;     // queue_mutex_: states from other instances
+  std::vector<VesselState> remote_draining_;  // tick only
+  std::atomic<bool> catch_up_requested_{false};
+  RemoteCounters remote_counters_;  // stats_mutex_ (inbox_depth unused here)
   std::function<void()> wake_;
   std::function<void(boost::json::object&)> health_extra_;
   std::function<void(MetricsText&)> metrics_extra_;

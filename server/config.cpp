@@ -1,9 +1,11 @@
 #include "config.hpp"
 
 #include "nmea_sources.hpp"
+#include "redis_bus.hpp"
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
@@ -416,6 +418,36 @@ const std::vector<Setting>& settings() {
        [](ServerConfig& c, auto n, auto v) { c.live_ping_s = integer_in<int>(n, v, 1, 3600); }},
       {"LIVE_PONG_TIMEOUT_S", "10", "a client that does not answer a ping within this is closed, seconds",
        [](ServerConfig& c, auto n, auto v) { c.live_pong_timeout_s = integer_in<int>(n, v, 1, 3600); }},
+
+      // --- scale-out (issue #9) ---
+      {"REDIS_URL", "",
+       "redis://[[user]:password@]host[:port][/db]: publish each vessel update there and apply the other "
+       "instances' (live clients of every instance see every vessel); empty: one instance, no Redis",
+       [](ServerConfig& c, auto n, std::string_view v) {
+         std::string why;
+         // The URL may hold a password: the error explains the format and never echoes the value.
+         if (!v.empty() && !parse_redis_url(v, why)) bad_secret(n, why);
+         c.redis_url = std::string(v);
+       }},
+      {"REDIS_CHANNEL", "aistrack:vessels", "Redis pub/sub channel the instances share",
+       [](ServerConfig& c, auto n, std::string_view v) {
+         const bool printable = std::all_of(v.begin(), v.end(), [](char ch) {
+           return static_cast<unsigned char>(ch) > 0x20 && static_cast<unsigned char>(ch) < 0x7f;
+         });
+         if (v.empty() || v.size() > 200 || !printable)
+           bad(n, v, "expected 1..200 printable ASCII characters");
+         c.redis_channel = std::string(v);
+       }},
+      {"REDIS_QUEUE_MAX", "100000",
+       "vessel states waiting to be published to Redis, and received ones waiting to be applied; more are "
+       "dropped and counted",
+       [](ServerConfig& c, auto n, auto v) {
+         c.redis_queue_max = integer_in<std::size_t>(n, v, 1, 100'000'000);
+       }},
+      {"REDIS_TIMEOUT_MS", "2000", "Redis connect and command timeout, ms",
+       [](ServerConfig& c, auto n, auto v) {
+         c.redis_timeout_ms = integer_in<std::int64_t>(n, v, 50, 600'000);
+       }},
 
       // --- access control (issue #8) ---
       {"API_TOKENS", "",

@@ -121,6 +121,13 @@ struct ServerConfig {
   int live_ping_s = 30;                            ///< ping period, seconds
   int live_pong_timeout_s = 10;                    ///< unanswered ping closes the client, seconds
 
+  // --- scale-out (issue #9): live updates across instances through Redis ---
+  std::string redis_url;  ///< redis://[[user]:password@]host[:port][/db]; empty: no Redis (one instance)
+  std::string redis_channel = "aistrack:vessels";  ///< pub/sub channel shared by the instances
+  std::size_t redis_queue_max = 100'000;  ///< vessel states waiting to be published, and received ones
+                                          ///< waiting for the next tick; more are dropped and counted
+  std::int64_t redis_timeout_ms = 2000;   ///< connect and command timeout, ms
+
   // --- access control (issue #8): all off by default ---
   std::vector<ApiToken> api_tokens;          ///< API_TOKENS: name:role:secret entries
   std::string api_token_file;                ///< API_TOKEN_FILE: the same, one per line

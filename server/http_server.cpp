@@ -7,6 +7,7 @@
 #include "leader.hpp"
 #include "live_hub.hpp"
 #include "log.hpp"
+#include "redis_bus.hpp"
 #include "routes.hpp"
 
 #include <sys/resource.h>
@@ -294,7 +295,26 @@ int run_server(const ServerConfig& config) {
     o["last_error"] = st.last_error.empty() ? boost::json::value(nullptr) : boost::json::value(st.last_error);
     return o;
   };
+  // --- scale-out (issue #9): live updates across instances through Redis ---
+  const RedisBusConfig redis_config = config.redis_url.empty() ? RedisBusConfig{} : redis_bus_config(config);
+  std::unique_ptr<RedisBus> redis;
+  if (!config.redis_url.empty()) {
+    redis = std::make_unique<RedisBus>(
+        redis_config,
+        [&app](std::vector<VesselState>&& states) { return app.enqueue_remote(std::move(states)); },
+        [&app] { app.request_catch_up(); });
+    app.set_publish_listener([&redis](const std::vector<VesselState>& changed) { redis->publish(changed); });
+  }
   app.set_health_extra([&](boost::json::object& body) {
+    write_redis_health(redis.get(), redis_config, body);
+    if (redis) {
+      const App::RemoteCounters rc = app.remote_counters();
+      auto& r = body["redis"].as_object();
+      r["merged"] = rc.merged;
+      r["catch_ups"] = rc.catch_ups;
+      r["caught_up"] = rc.caught_up;
+      r["inbox"] = rc.inbox_depth;
+    }
     body["leader"] = leader_json();
     const LiveCounters c = hub.counters();
     body["live"] = boost::json::object{{"clients", c.clients},
@@ -322,6 +342,7 @@ int run_server(const ServerConfig& config) {
                 leader.elected);
     out.counter("aistrack_leader_lost_total", "times this instance stopped being the leader (DB_URL)",
                 leader.lost);
+    write_redis_metrics(redis.get(), out);
     const LiveCounters c = hub.counters();
     out.gauge("aistrack_live_clients", "connected /v1/live clients", static_cast<double>(c.clients));
     out.gauge("aistrack_live_clients_max", "LIVE_MAX_CLIENTS", static_cast<double>(config.live_max_clients));
@@ -485,6 +506,7 @@ int run_server(const ServerConfig& config) {
         now_ms);
     election->start();
   }
+  if (redis) redis->start();  // after set_wake: received states wake the tick
   asio::steady_timer timer(ingest);
   std::function<void()> arm = [&] {
     timer.expires_after(kTickInterval);
@@ -552,6 +574,7 @@ int run_server(const ServerConfig& config) {
   io.run();
   for (auto& t : threads) t.join();
   slow_pool.join();
+  if (redis) redis->stop();
   // Say goodbye to aisstream.io (close frame, going away) before the feed thread ends.
   app.stop_sources();
   asio::steady_timer grace(feed_io, std::chrono::milliseconds(300));

@@ -70,6 +70,156 @@ json::object vessel_json(const VesselState& v) {
   return o;
 }
 
+namespace {
+// Reads the fields of one vessel_json record. Every accessor leaves `ok` false on a field of the wrong
+// type or out of range, so one bad field rejects the record instead of half-applying it.
+class RecordReader {
+ public:
+  explicit RecordReader(const json::object& o) : o_(o) {}
+  [[nodiscard]] bool ok() const noexcept { return ok_; }
+  [[nodiscard]] bool present(std::string_view key) const {
+    const json::value* v = o_.if_contains(key);
+    return v != nullptr && !v->is_null();
+  }
+  std::optional<double> number(std::string_view key, double lo, double hi) {
+    const json::value* v = o_.if_contains(key);
+    if (v == nullptr || v->is_null()) return std::nullopt;
+    boost::system::error_code ec;
+    const double d = v->to_number<double>(ec);
+    if (ec || !(d >= lo && d <= hi)) return fail<double>();
+    return d;
+  }
+  template <typename T>
+  std::optional<T> integer(std::string_view key, std::int64_t lo, std::int64_t hi) {
+    const json::value* v = o_.if_contains(key);
+    if (v == nullptr || v->is_null()) return std::nullopt;
+    boost::system::error_code ec;
+    const auto i = v->to_number<std::int64_t>(ec);
+    if (ec || i < lo || i > hi) return fail<T>();
+    return static_cast<T>(i);
+  }
+  std::optional<std::string> text(std::string_view key) {
+    const json::value* v = o_.if_contains(key);
+    if (v == nullptr || v->is_null()) return std::nullopt;
+    if (!v->is_string()) return fail<std::string>();
+    return std::string(v->get_string());
+  }
+  std::optional<TimeMs> time(std::string_view key) {
+    const auto t = text(key);
+    if (!t) return std::nullopt;
+    const auto ms = parse_iso8601(*t);
+    if (!ms) return fail<TimeMs>();
+    return ms;
+  }
+  const json::object* object(std::string_view key) {
+    const json::value* v = o_.if_contains(key);
+    if (v == nullptr || v->is_null()) return nullptr;
+    if (!v->is_object()) ok_ = false;
+    return v->if_object();
+  }
+  template <typename T>
+  std::optional<T> fail() {
+    ok_ = false;
+    return std::nullopt;
+  }
+
+ private:
+  const json::object& o_;
+  bool ok_ = true;
+};
+
+std::optional<Source> source_named(std::string_view name) {
+  for (const Source s : {Source::unknown, Source::aisstream, Source::nmea, Source::simulator})
+    if (to_string(s) == name) return s;
+  return std::nullopt;
+}
+
+std::optional<StationClass> station_named(std::string_view name) {
+  for (const StationClass c : {StationClass::class_a, StationClass::class_b, StationClass::sar_aircraft,
+                               StationClass::base_station, StationClass::aid_to_navigation})
+    if (to_string(c) == name) return c;
+  return std::nullopt;
+}
+
+std::optional<PositionFix> fix_from(RecordReader& r) {
+  const auto ts = r.time("time");
+  const auto lat = r.number("lat", -90, 90);
+  const auto lon = r.number("lon", -180, 180);
+  if (!ts || !lat || !lon) {
+    if (ts || lat || lon) r.fail<int>();  // a position needs all three
+    return std::nullopt;
+  }
+  PositionFix f;
+  f.ts_ms = *ts;
+  f.latlon = {*lat, *lon};
+  f.sog_kn = r.number("sog", 0, 1e4);
+  f.cog_deg = r.number("cog", 0, 360);
+  f.heading_deg = r.integer<std::uint16_t>("heading", 0, 359);
+  f.rot_deg_min = r.number("rot", -1e4, 1e4);
+  if (const auto code = r.integer<int>("nav_status_code", 0, 14)) f.nav_status = nav_status_from_code(*code);
+  f.ais_type = r.integer<std::uint8_t>("ais_type", 0, 255).value_or(0);
+  if (const auto src = r.text("source")) {
+    const auto named = source_named(*src);
+    if (!named) return r.fail<PositionFix>();
+    f.source = *named;
+  }
+  return f;
+}
+
+void static_from(RecordReader& r, StaticData& s) {
+  s.name = r.text("name");
+  s.callsign = r.text("callsign");
+  s.destination = r.text("destination");
+  s.imo = r.integer<std::uint32_t>("imo", 0, 0xFFFF'FFFF);
+  if (const auto code = r.integer<int>("ship_type_code", 1, 99)) s.ship_type = ship_type_from_code(*code);
+  if (const json::object* e = r.object("eta")) {
+    RecordReader er(*e);
+    Eta eta;
+    eta.month = er.integer<std::uint8_t>("month", 1, 12).value_or(0);
+    eta.day = er.integer<std::uint8_t>("day", 1, 31).value_or(0);
+    eta.hour = er.integer<std::uint8_t>("hour", 0, 23);
+    eta.minute = er.integer<std::uint8_t>("minute", 0, 59);
+    if (!er.ok() || eta.month == 0 || eta.day == 0) r.fail<int>();
+    s.eta = eta;
+  }
+  if (const json::object* d = r.object("dimensions")) {
+    RecordReader dr(*d);
+    Dimensions dim;
+    dim.to_bow_m = dr.integer<std::uint16_t>("to_bow_m", 0, 65535).value_or(0);
+    dim.to_stern_m = dr.integer<std::uint16_t>("to_stern_m", 0, 65535).value_or(0);
+    dim.to_port_m = dr.integer<std::uint8_t>("to_port_m", 0, 255).value_or(0);
+    dim.to_starboard_m = dr.integer<std::uint8_t>("to_starboard_m", 0, 255).value_or(0);
+    if (!dr.ok()) r.fail<int>();
+    s.dimensions = dim;
+  }
+  s.draught_m = r.number("draught_m", 0, 1e4);
+  s.aton_type = r.integer<std::uint8_t>("aton_type", 0, 255);
+}
+}  // namespace
+
+std::optional<VesselState> vessel_from_json(const json::value& record) noexcept {
+  try {  // allocation failure is the only exception left; untrusted input must never throw
+    const json::object* o = record.if_object();
+    if (o == nullptr) return std::nullopt;
+    RecordReader r(*o);
+    VesselState v;
+    const auto mmsi = r.integer<Mmsi>("mmsi", 1, kMaxMmsi);
+    const auto last_seen = r.time("last_seen");
+    const auto station = r.text("station_class");
+    if (!mmsi || !last_seen || !station || !station_named(*station)) return std::nullopt;
+    v.mmsi = *mmsi;
+    v.last_seen_ms = *last_seen;
+    v.station = *station_named(*station);
+    v.position = fix_from(r);
+    static_from(r, v.static_data);
+    v.static_ts_ms = r.time("static_time");
+    if (!r.ok()) return std::nullopt;
+    return v;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 std::string error_body(std::string_view code, std::string_view message) {
   // Messages quote the request (a path, a parameter), which may hold any bytes; Boost.JSON writes
   // strings byte for byte, so without this a client's JSON parser would reject the whole error.

@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,11 @@ namespace aistrack::server {
 
 /// The record GET /v1/ais/{mmsi} returns.
 boost::json::object vessel_json(const VesselState& vessel);
+
+/// The state written by vessel_json, read back (scale-out: states other instances publish on Redis);
+/// nullopt when `record` is not such a record (untrusted input: never throws). message_count is not
+/// in the record and comes back 0.
+std::optional<VesselState> vessel_from_json(const boost::json::value& record) noexcept;
 
 /// {"error":{"code":code,"message":message}}; bytes of `message` that are not UTF-8 become U+FFFD.
 std::string error_body(std::string_view code, std::string_view message);

@@ -129,6 +129,38 @@ void Tracker::restore(const std::vector<VesselState>& states) {
   }
 }
 
+bool Tracker::merge_state(const VesselState& s) {
+  Impl& im = *impl_;
+  if (!is_valid_mmsi(s.mmsi) || !im.allowed(s.mmsi)) return false;
+  const auto it = im.vessels.find(s.mmsi);
+  if (it == im.vessels.end()) {
+    VesselState& v = im.touch(s.mmsi).state;
+    v = s;
+    v.message_count = 0;  // counts messages applied here
+    return true;
+  }
+  const VesselState& held = it->second.state;
+  const bool newer_fix = s.position && (!held.position || s.position->ts_ms >= held.position->ts_ms) &&
+                         s.position != held.position;
+  const bool newer_static = s.static_ts_ms && (!held.static_ts_ms || *s.static_ts_ms >= *held.static_ts_ms);
+  StaticData merged = held.static_data;
+  if (newer_static) merge_static(merged, s.static_data);
+  const bool static_changed =
+      newer_static && (merged != held.static_data || s.static_ts_ms != held.static_ts_ms);
+  const bool station_changed = s.last_seen_ms >= held.last_seen_ms && s.station != held.station;
+  if (!newer_fix && !static_changed && !station_changed && s.last_seen_ms <= held.last_seen_ms) return false;
+  // Only a change makes the vessel the most recently updated (touch), as apply() would.
+  VesselState& v = im.touch(s.mmsi).state;
+  if (newer_fix) v.position = s.position;
+  if (static_changed) {
+    v.static_data = std::move(merged);
+    v.static_ts_ms = s.static_ts_ms;
+  }
+  if (station_changed) v.station = s.station;
+  v.last_seen_ms = std::max(v.last_seen_ms, s.last_seen_ms);
+  return true;
+}
+
 std::size_t Tracker::set_mmsi_allow(std::unordered_set<Mmsi> allow) {
   impl_->config.mmsi_allow = std::move(allow);
   if (impl_->config.mmsi_allow.empty()) return 0;

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "scaleout_servers.hpp"
+#include "scaleout_skip.hpp"
 
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
@@ -12,16 +13,7 @@
 #include <memory>
 
 namespace {
-// True when the test should go on; otherwise reports the skip (or fails in CI).
-bool available(const void* server, const std::string& why_not) {
-  if (server != nullptr) return true;
-  const char* required = std::getenv("AISTRACK_REQUIRE_SCALEOUT");
-  if (required != nullptr && std::string(required) == "1") {
-    FAIL("AISTRACK_REQUIRE_SCALEOUT=1 but: " << why_not);
-  }
-  MESSAGE("skipped: " << why_not);
-  return false;
-}
+using aistrack::test::scaleout_available;
 
 std::string query_one(PGconn* c, const char* sql) {
   PGresult* r = PQexec(c, sql);
@@ -45,7 +37,7 @@ struct Reply {
 TEST_CASE("scale-out harness: a real PostgreSQL 15 with PostGIS answers on 127.0.0.1") {
   std::string why_not;
   const auto pg = aistrack::test::PgServer::start(why_not);
-  if (!available(pg.get(), why_not)) return;
+  if (!scaleout_available(pg.get(), why_not)) return;
   PGconn* c = PQconnectdb(pg->url().c_str());
   REQUIRE_MESSAGE(PQstatus(c) == CONNECTION_OK, PQerrorMessage(c));
   CHECK(query_one(c, "SELECT current_setting('server_version_num')").starts_with("15"));
@@ -63,7 +55,7 @@ TEST_CASE("scale-out harness: a real PostgreSQL 15 with PostGIS answers on 127.0
 TEST_CASE("scale-out harness: a real redis-server delivers a publish and comes back after a stop") {
   std::string why_not;
   const auto redis = aistrack::test::RedisServer::start(why_not);
-  if (!available(redis.get(), why_not)) return;
+  if (!scaleout_available(redis.get(), why_not)) return;
   const timeval timeout{2, 0};
   redisContext* sub = redisConnectWithTimeout("127.0.0.1", redis->port(), timeout);
   redisContext* pub = redisConnectWithTimeout("127.0.0.1", redis->port(), timeout);

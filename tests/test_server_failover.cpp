@@ -1,12 +1,13 @@
 // Several instances on one PostgreSQL database (issue #9): two real aistrack-server processes share a
-// real PostgreSQL 15; exactly one (the leader, by advisory lock) ingests a replayed aisstream.io feed,
-// the other serves the API from the shared database. The leader is killed with SIGKILL mid-feed: the
-// follower takes over within LEADER_TAKEOVER_S, replays the feed from its start, nothing that was
-// committed is lost, and the rows it ingests again are recognised as duplicates and not stored twice.
+// real PostgreSQL 15 and a real redis-server; exactly one (the leader, by advisory lock) ingests a replayed
+// aisstream.io feed, the other serves the API from the shared database. The leader is killed with SIGKILL
+// mid-feed: the follower takes over within LEADER_TAKEOVER_S, replays the feed from its start, nothing that
+// was committed is lost, and the rows it ingests again are recognised as duplicates and not stored twice.
 #include <doctest/doctest.h>
 
 #include "aisstream_frames.hpp"
 #include "scaleout_servers.hpp"
+#include "scaleout_skip.hpp"
 #include "support.hpp"
 
 #include <libpq-fe.h>
@@ -26,14 +27,7 @@ using aistrack::test::http_request;
 using aistrack::test::wait_for;
 const std::string kServer = AISTRACK_SERVER_BIN;
 
-bool available(const void* server, const std::string& why_not) {
-  if (server != nullptr) return true;
-  const char* required = std::getenv("AISTRACK_REQUIRE_SCALEOUT");
-  if (required != nullptr && std::string(required) == "1")
-    FAIL("AISTRACK_REQUIRE_SCALEOUT=1 but: " << why_not);
-  MESSAGE("skipped: " << why_not);
-  return false;
-}
+using aistrack::test::scaleout_available;
 
 json::object health(const aistrack::test::ServerProcess& s) {
   const auto r = http_request(s.port(), "GET", "/health");
@@ -77,9 +71,11 @@ TEST_CASE(
     "no position is stored twice") {
   std::string why_not;
   const auto pg = aistrack::test::PgServer::start(why_not);
-  if (!available(pg.get(), why_not)) return;
+  if (!scaleout_available(pg.get(), why_not)) return;
   const std::string url = pg->fresh_schema_url("failover");
   REQUIRE_MESSAGE(!url.starts_with("error"), url);
+  const auto redis = aistrack::test::RedisServer::start(why_not);
+  if (!scaleout_available(redis.get(), why_not)) return;
 
   // Five minutes of a 30-vessel fleet as aisstream.io frames with their own (recent) times; replayed
   // at 10x, so a full replay takes about 30 s and the kill lands in the middle of it.
@@ -169,7 +165,7 @@ TEST_CASE(
     "wakes") {
   std::string why_not;
   const auto pg = aistrack::test::PgServer::start(why_not);
-  if (!available(pg.get(), why_not)) return;
+  if (!scaleout_available(pg.get(), why_not)) return;
   const std::string url = pg->fresh_schema_url("hang");
   REQUIRE_MESSAGE(!url.starts_with("error"), url);
   // The simulator as the feed; a short bound so the test is quick.

@@ -21,6 +21,13 @@ Message position(Mmsi mmsi, TimeMs ts, double lat, double lon, std::optional<dou
   return m;
 }
 
+PositionFix fix_at(TimeMs ts_ms, double lat_deg, double lon_deg) {
+  PositionFix f;
+  f.ts_ms = ts_ms;
+  f.latlon = {lat_deg, lon_deg};
+  return f;
+}
+
 Message static_msg(Mmsi mmsi, TimeMs ts, std::string name) {
   Message m;
   m.mmsi = mmsi;
@@ -157,4 +164,74 @@ TEST_CASE("tracker: unsubscribe stops notifications") {
   t.unsubscribe(id);
   t.apply(position(244700923, kNow + 1, 52, 4), kNow + 1);
   CHECK(calls == 1);
+}
+
+TEST_CASE("tracker: merge_state keeps the newer fix and the newer static data, like the Store's upsert") {
+  Tracker t;
+  std::size_t notified = 0;
+  t.subscribe([&](const Update&) { ++notified; });
+  REQUIRE(t.apply(position(244700923, kNow - 2000, 52.0, 4.0), kNow) == ApplyStatus::updated);
+  REQUIRE(t.apply(static_msg(244700923, kNow - 3000, "ALIDA"), kNow) == ApplyStatus::updated);
+  notified = 0;
+
+  // Newer position, older static data: the fix is taken, the name kept.
+  VesselState remote;
+  remote.mmsi = 244700923;
+  remote.position = fix_at(kNow - 1000, 53.0, 5.0);
+  remote.static_data.name = "OLD NAME";
+  remote.static_data.callsign = "PD1234";
+  remote.static_ts_ms = kNow - 4000;
+  remote.last_seen_ms = kNow - 1000;
+  CHECK(t.merge_state(remote));
+  auto v = t.latest(244700923);
+  REQUIRE(v);
+  CHECK(v->position->latlon.lat_deg == 53.0);
+  CHECK(v->static_data.name == "ALIDA");
+  CHECK_FALSE(v->static_data.callsign);
+  CHECK(v->static_ts_ms == kNow - 3000);
+  CHECK(v->last_seen_ms == kNow - 1000);
+  CHECK(v->message_count == 2);  // messages applied here; a merge is not one
+  CHECK(notified == 0);
+
+  // Older position, newer static data: static fields merge (set ones win), the fix stays.
+  remote.position = fix_at(kNow - 5000, 50.0, 1.0);
+  remote.static_data = StaticData{};
+  remote.static_data.callsign = "PD1234";
+  remote.static_ts_ms = kNow - 500;
+  remote.last_seen_ms = kNow - 500;
+  CHECK(t.merge_state(remote));
+  v = t.latest(244700923);
+  CHECK(v->position->latlon.lat_deg == 53.0);
+  CHECK(v->static_data.name == "ALIDA");
+  CHECK(v->static_data.callsign == "PD1234");
+  CHECK(v->static_ts_ms == kNow - 500);
+  CHECK(v->last_seen_ms == kNow - 500);
+
+  // The same state again changes nothing.
+  CHECK_FALSE(t.merge_state(remote));
+  CHECK_FALSE(t.merge_state(*v));
+}
+
+TEST_CASE("tracker: merge_state adds new vessels within the allow-list and the bound") {
+  TrackerConfig config;
+  config.max_vessels = 2;
+  config.mmsi_allow = {244700923, 244700924, 244700925};
+  Tracker t(config);
+  auto state = [](Mmsi mmsi, TimeMs ts) {
+    VesselState s;
+    s.mmsi = mmsi;
+    s.position = fix_at(ts, 52.0, 4.0);
+    s.last_seen_ms = ts;
+    s.message_count = 99;
+    return s;
+  };
+  CHECK(t.merge_state(state(244700923, kNow)));
+  CHECK(t.latest(244700923)->message_count == 0);
+  CHECK_FALSE(t.merge_state(state(211000000, kNow)));  // not on the allow-list
+  CHECK_FALSE(t.merge_state(state(0, kNow)));          // invalid MMSI
+  CHECK(t.merge_state(state(244700924, kNow)));
+  CHECK(t.merge_state(state(244700925, kNow)));  // evicts the least recently updated
+  CHECK(t.size() == 2);
+  CHECK_FALSE(t.latest(244700923));
+  CHECK(t.counters().evicted == 1);
 }

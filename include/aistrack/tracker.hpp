@@ -91,6 +91,12 @@ class Tracker {
   /// Seeds state (e.g. from Store::vessels() at start-up); entries not on the allow-list are skipped.
   void restore(const std::vector<VesselState>& states);
 
+  /// Merges a state known elsewhere (another server instance, or the Store after an outage) field by
+  /// field, as the Store's UPSERT does: the newer position fix and the newer static data win, last_seen
+  /// is the later one. Subscribers are not told (no message was applied). Returns true when the state
+  /// held changed; false for an MMSI that is invalid, not on the allow-list or already as new.
+  bool merge_state(const VesselState& state);
+
   /// Replaces the allow-list (empty: every MMSI) at run time. Vessels held that are not on the new
   /// list are dropped from memory at once, as a restart would drop them (restore() skips them);
   /// vessels newly allowed appear with their next report (or through restore()). Returns how many

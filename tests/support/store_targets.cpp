@@ -1,5 +1,7 @@
 #include "store_targets.hpp"
 
+#include "scaleout_skip.hpp"
+
 #include <doctest/doctest.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
@@ -63,15 +65,7 @@ const std::vector<std::string>& store_backends() {
     std::vector<std::string> out{"sqlite"};
     std::string why_not;
     pg_slot() = PgServer::start(why_not);
-    if (pg_slot()) {
-      out.emplace_back("postgresql");
-    } else {
-      const char* required = std::getenv("AISTRACK_REQUIRE_SCALEOUT");
-      if (required != nullptr && std::string(required) == "1") {
-        FAIL("AISTRACK_REQUIRE_SCALEOUT=1 but PostgreSQL cannot start: " << why_not);
-      }
-      MESSAGE("PostgreSQL backend skipped: " << why_not);
-    }
+    if (scaleout_available(pg_slot().get(), "PostgreSQL backend: " + why_not)) out.emplace_back("postgresql");
     return out;
   }();
   return backends;
