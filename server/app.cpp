@@ -573,6 +573,15 @@ void App::tick(TimeMs now_ms) {
   drain_nmea();
   const bool ingesting = ingesting_.load(std::memory_order_relaxed);
   if (ingesting && replay_) step_replay(now_ms);
+  // Instances sharing a database (DB_URL) adopt the watch list and areas changed through another one.
+  if (!config_.db_url.empty() && now_ms >= next_control_reload_ms_) {
+    next_control_reload_ms_ = now_ms + config_.follower_refresh_ms;
+    try {
+      if (control_->reload_saved()) log(LogLevel::info, "watch list or areas changed by another instance");
+    } catch (const StoreError& e) {
+      log(LogLevel::error, "reading the shared watch list: {}", e.what());
+    }
+  }
   apply_control(now_ms);
   if (ingesting && simulator_) step_sim(now_ms);
   // Only this instance's own changes are published; what other instances sent is merged after that,

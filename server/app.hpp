@@ -192,6 +192,7 @@ class App {
   mutable std::shared_mutex tracker_mutex_;  // guards tracker_
   std::atomic<bool> ingesting_{true};        // see set_ingesting()
   TimeMs next_refresh_ms_ = 0;               // follower: next merge from the Store
+  TimeMs next_control_reload_ms_ = 0;        // DB_URL: next look at the shared watch list and areas
   Tracker tracker_;
   std::unique_ptr<Control> control_;
   std::array<std::uint64_t, 3> applied_versions_{};  // Control versions tick() has applied

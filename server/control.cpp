@@ -176,6 +176,27 @@ ControlState Control::set_areas(std::vector<aisstream::BoundingBox> areas) {
   return state_;
 }
 
+bool Control::reload_saved() {
+  // Under the mutex, so a change made here meanwhile cannot be overwritten by an older saved value.
+  std::lock_guard lock(mutex_);
+  bool changed = false;
+  if (const auto saved = store_.load_setting(kWatchlistKey)) {
+    if (auto list = watchlist_from_json(*saved); list && *list != state_.watchlist) {
+      replace_watchlist(state_, std::move(*list), [](const auto&) {});  // already saved, by its author
+      changed = true;
+    }
+  }
+  if (const auto saved = store_.load_setting(kAreasKey)) {
+    if (auto areas = areas_from_json(*saved); areas && areas_to_json(*areas) != areas_to_json(state_.areas)) {
+      state_.areas = std::move(*areas);
+      state_.areas_origin = ControlOrigin::database;
+      ++state_.areas_version;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
 ControlState Control::set_sim(SimRequest sim) {
   std::lock_guard lock(mutex_);
   state_.sim = sim;

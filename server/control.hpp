@@ -72,6 +72,10 @@ class Control {
   ControlState set_areas(std::vector<aisstream::BoundingBox> areas);
   /// Changes what the simulator should do (not persisted: SOURCE and SIM_VESSELS decide at start-up).
   ControlState set_sim(SimRequest sim);
+  /// Several instances on one database (issue #9): adopts the watch list and areas saved by another
+  /// instance when they differ from this one's; true when something changed (the tick then applies it
+  /// like a change made here). Throws StoreError when the database cannot be read.
+  bool reload_saved();
 
  private:
   void save_watchlist(const std::vector<Mmsi>& list);

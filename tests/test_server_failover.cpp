@@ -208,3 +208,36 @@ TEST_CASE("server failover: a DB_URL password never reaches the output, whatever
   CHECK(bad.output().find("DB_URL") != std::string::npos);
   CHECK(bad.output().find("hunter2pw") == std::string::npos);
 }
+
+TEST_CASE("server failover: a watch list changed through a follower reaches the leader's ingest") {
+  std::string why_not;
+  const auto pg = aistrack::test::PgServer::start(why_not);
+  if (!scaleout_available(pg.get(), why_not)) return;
+  const std::string url = pg->fresh_schema_url("control");
+  REQUIRE_MESSAGE(!url.starts_with("error"), url);
+  const std::vector<std::string> env = {"DB_URL=" + url, "SOURCE=simulator", "SIM_VESSELS=6",
+                                        "FOLLOWER_REFRESH_MS=300", "AISSTREAM_API_KEY="};
+  aistrack::test::ServerProcess a(kServer, env);
+  REQUIRE_MESSAGE(wait_for([&] { return role(a) == "leader"; }, 60), a.output());
+  aistrack::test::ServerProcess b(kServer, env);
+  REQUIRE_MESSAGE(wait_for([&] { return role(b) == "follower"; }, 60), b.output());
+  const auto total = [](const aistrack::test::ServerProcess& s) {
+    const auto r = http_request(s.port(), "GET", "/v1/vessels?limit=1000");
+    return r.status == 200 ? json::parse(r.body).at("total").to_number<int>() : -1;
+  };
+  REQUIRE_MESSAGE(wait_for([&] { return total(a) >= 2; }, 30), a.output());  // the fleet appears over seconds
+  const auto first =
+      json::parse(http_request(a.port(), "GET", "/v1/vessels?limit=1").body).at("vessels").at(0).at("mmsi");
+  const std::string mmsi = std::to_string(first.to_number<aistrack::Mmsi>());
+
+  // Changed through the follower: saved to the shared database; the leader adopts it and filters.
+  const auto put = http_request(b.port(), "PUT", "/v1/watchlist", R"({"mmsi":[")" + mmsi + R"("]})");
+  REQUIRE_MESSAGE(put.status == 200, put.body);
+  const auto watchlist = [&](const aistrack::test::ServerProcess& s) {
+    const auto r = http_request(s.port(), "GET", "/v1/watchlist");
+    return r.status == 200 ? json::serialize(json::parse(r.body).at("mmsi")) : std::string();
+  };
+  CHECK(wait_for([&] { return watchlist(a) == "[" + mmsi + "]"; }, 10));
+  CHECK(wait_for([&] { return total(a) == 1; }, 10));
+  CHECK(a.output().find("changed by another instance") != std::string::npos);
+}
