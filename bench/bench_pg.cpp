@@ -14,6 +14,7 @@
 //
 // Usage: aistrack-bench-pg [--rows N] [--batch B] [--rounds R] [--vessels V] [--profile]
 // Results and the command line that produced them are recorded in docs/PERFORMANCE.md.
+#include "bench_support.hpp"
 #include "scaleout_servers.hpp"
 
 #include <aistrack/message.hpp>
@@ -36,6 +37,8 @@
 #include <vector>
 
 using namespace aistrack;
+using aistrack::bench::median;
+using aistrack::bench::seconds;
 
 namespace {
 
@@ -221,6 +224,18 @@ void put_row(std::string& out, const Row& row) {
   out += '\n';
 }
 
+// The COPY text of rows [at, at + batch), sorted by (MMSI, time) as the Store sorts each batch.
+void format_batch(const std::vector<Row>& rows, std::size_t at, std::size_t batch, std::vector<Row>& sorted,
+                  std::string& buf) {
+  sorted.assign(rows.begin() + static_cast<std::ptrdiff_t>(at),
+                rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), at + batch)));
+  std::sort(sorted.begin(), sorted.end(), [](const Row& a, const Row& b) {
+    return a.first != b.first ? a.first < b.first : a.second.ts_ms < b.second.ts_ms;
+  });
+  buf.clear();
+  for (const Row& r : sorted) put_row(buf, r);
+}
+
 // ---- targets: where a fresh schema comes from -------------------------------------------------
 
 // A database to run in: with PostGIS (the harness's `aistrack`) or without (see make_nogis).
@@ -231,12 +246,6 @@ struct Target {
   std::string schema_owner;    // AUTHORIZATION of the schemas made ("" for the connecting superuser)
   int next = 0;
 };
-
-double seconds(const std::function<void()>& f) {
-  const auto t0 = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 // A fresh schema with the Store's tables and the day partitions of the data (made by the Store: one
 // throw-away row per day, deleted again), so baseline and Store write into identical tables.
@@ -338,15 +347,7 @@ void profile(const std::string& url, const std::vector<Row>& rows, std::size_t b
   std::vector<Row> sorted;
   const std::size_t middle = (rows.size() / batch / 2) * batch;
   for (std::size_t at = 0; at < rows.size(); at += batch) {
-    format_s += seconds([&] {
-      sorted.assign(rows.begin() + static_cast<std::ptrdiff_t>(at),
-                    rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), at + batch)));
-      std::sort(sorted.begin(), sorted.end(), [](const Row& a, const Row& b) {
-        return a.first != b.first ? a.first < b.first : a.second.ts_ms < b.second.ts_ms;
-      });
-      buf.clear();
-      for (const Row& r : sorted) put_row(buf, r);
-    });
+    format_s += seconds([&] { format_batch(rows, at, batch, sorted, buf); });
     exec(c, "BEGIN");
     stage_s +=
         seconds([&] { copy_in(c, std::string("COPY position_stage (") + kColumns + ") FROM STDIN", buf); });
@@ -389,13 +390,7 @@ double variant_rate(const std::string& url, const std::vector<Row>& rows, std::s
   std::vector<Row> sorted;
   const double s = seconds([&] {
     for (std::size_t at = 0; at < rows.size(); at += batch) {
-      sorted.assign(rows.begin() + static_cast<std::ptrdiff_t>(at),
-                    rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), at + batch)));
-      std::sort(sorted.begin(), sorted.end(), [](const Row& a, const Row& b) {
-        return a.first != b.first ? a.first < b.first : a.second.ts_ms < b.second.ts_ms;
-      });
-      buf.clear();
-      for (const Row& r : sorted) put_row(buf, r);
+      format_batch(rows, at, batch, sorted, buf);
       exec(c, "BEGIN");
       if (v == Variant::stage_insert_plain) {
         copy_in(c, std::string("COPY position_stage (") + kColumns + ") FROM STDIN", buf);
@@ -413,11 +408,6 @@ double variant_rate(const std::string& url, const std::vector<Row>& rows, std::s
   });
   PQfinish(c);
   return static_cast<double>(rows.size()) / s;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 struct Result {

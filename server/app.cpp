@@ -106,7 +106,8 @@ App::App(const ServerConfig& config, TimeMs now_ms, asio::io_context* feed_io)
   tracker_.set_mmsi_allow(std::unordered_set<Mmsi>(control.watchlist.begin(), control.watchlist.end()));
   const auto restored = store_.vessels();
   tracker_.restore(restored);
-  log(LogLevel::info, "store {} (schema v{}): reloaded {} vessels", store_.path(), store_.schema_version(),
+  schema_version_ = store_.schema_version();  // fixed while open: a newer database is refused at open
+  log(LogLevel::info, "store {} (schema v{}): reloaded {} vessels", store_.path(), schema_version_,
       tracker_.size());
   if (!control.watchlist.empty()) {
     log(LogLevel::info, "tracking only the {} MMSIs of the watch list ({})", control.watchlist.size(),
@@ -244,9 +245,17 @@ void App::refresh_from_store(TimeMs now_ms) {
     return;
   }
   std::unique_lock lock(tracker_mutex_);
-  for (const VesselState& v : stored) {
-    if (tracker_.merge_state(v) && change_listener_) note_changed(*tracker_.latest(v.mmsi));
+  merge_states(stored);
+}
+
+std::uint64_t App::merge_states(const std::vector<VesselState>& states) {
+  std::uint64_t changed = 0;
+  for (const VesselState& s : states) {
+    if (!tracker_.merge_state(s)) continue;
+    ++changed;
+    if (change_listener_) note_changed(*tracker_.latest(s.mmsi));
   }
+  return changed;
 }
 
 std::string_view App::source_kind() const noexcept {
@@ -351,13 +360,8 @@ void App::merge_remote() {
   std::uint64_t caught_up = 0;
   {
     std::unique_lock lock(tracker_mutex_);
-    auto merge = [&](const VesselState& s, std::uint64_t& count) {
-      if (!tracker_.merge_state(s)) return;
-      ++count;
-      if (change_listener_) note_changed(*tracker_.latest(s.mmsi));
-    };
-    for (const VesselState& s : stored) merge(s, caught_up);
-    for (const VesselState& s : remote_draining_) merge(s, merged);
+    caught_up = merge_states(stored);
+    merged = merge_states(remote_draining_);
   }
   remote_draining_.clear();
   std::lock_guard lock(stats_mutex_);
@@ -792,8 +796,8 @@ Health App::health(TimeMs now_ms) const {
   json::object store{
       {"ok", ss.last_error.empty()},
       {"backend", store_.backend() == StoreBackendKind::postgresql ? "postgresql" : "sqlite"},
-      {"path", store_.path()},  // a PostgreSQL URL without its password
-      {"schema_version", store_.schema_version()},
+      {"path", store_.path()},              // a PostgreSQL URL without its password
+      {"schema_version", schema_version_},  // cached: /health must not query the database for it
       {"pending_rows", ss.pending_rows},
       {"positions_written", ss.positions_written},
       {"vessels_written", ss.vessels_written},

@@ -162,6 +162,9 @@ class App {
   void write_pending();
   // Follower: merges vessels the leader stored that are newer than memory, and tells live clients.
   void refresh_from_store(TimeMs now_ms);
+  // Merges `states` into memory (newer data wins, Tracker::merge_state) and queues the vessels that
+  // changed for the change listener; returns how many changed. The caller holds tracker_mutex_.
+  std::uint64_t merge_states(const std::vector<VesselState>& states);
   // Runs a Store call that may commit (add_* at the batch size, poll, flush) and, when it did,
   // records each commit's duration and rows: the library never reads the clock, so the server times
   // around it.
@@ -191,6 +194,7 @@ class App {
   Store store_;
   mutable std::shared_mutex tracker_mutex_;  // guards tracker_
   std::atomic<bool> ingesting_{true};        // see set_ingesting()
+  int schema_version_ = 0;                   // the Store's, read once at open
   TimeMs next_refresh_ms_ = 0;               // follower: next merge from the Store
   TimeMs next_control_reload_ms_ = 0;        // DB_URL: next look at the shared watch list and areas
   Tracker tracker_;

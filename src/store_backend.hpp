@@ -44,8 +44,10 @@ struct Batch {
 /// True when two fixes would be the same row in the positions table (every column equal).
 [[nodiscard]] bool same_row(const PositionFix& a, const PositionFix& b) noexcept;
 
-/// One database behind the Store. The facade serialises writers (write, purge_step, save_setting
-/// may still run on another thread than queries); queries may run on any thread at any time.
+/// One database behind the Store. The facade has already answered empty ranges (limit 0, from after
+/// to, an invalid box), so queries here always have work to do. The facade serialises writers (write,
+/// purge_step, save_setting may still run on another thread than queries); queries may run on any thread at
+/// any time.
 class StoreBackend {
  public:
   virtual ~StoreBackend() = default;

@@ -253,11 +253,6 @@ class Row {
   int row_;
 };
 
-Source source_from_code(std::optional<int> code) {
-  if (!code || *code < 0 || *code > static_cast<int>(Source::simulator)) return Source::unknown;
-  return static_cast<Source>(*code);
-}
-
 // Reads kFixColumns from column `first`; nullopt when the row has no position (vessels only).
 std::optional<PositionFix> read_fix(const Row& row, int first) {
   const auto ts_ms = row.num<TimeMs>(first);
@@ -280,10 +275,7 @@ std::optional<PositionFix> read_fix(const Row& row, int first) {
 VesselState read_vessel(const Row& row) {
   VesselState v;
   v.mmsi = row.num<Mmsi>(kVesselMmsi - 1).value_or(0);
-  const auto station = row.num<int>(kVesselStation - 1).value_or(0);
-  v.station = station >= 0 && station <= static_cast<int>(StationClass::aid_to_navigation)
-                  ? static_cast<StationClass>(station)
-                  : StationClass::class_a;
+  v.station = station_from_code(row.num<int>(kVesselStation - 1));
   int c = kVesselStaticFirst - 1;
   StaticData& sd = v.static_data;
   sd.name = row.str(c++);

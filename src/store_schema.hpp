@@ -2,12 +2,29 @@
 // both databases bind and read the same fields in the same order.
 #pragma once
 
+#include <aistrack/message.hpp>
+#include <aistrack/types.hpp>
+
 #include <iterator>
+#include <optional>
 #include <string>
 
 namespace aistrack::detail {
 
 enum class SqlDialect { sqlite, postgresql };
+
+// Stored codes back to enums. A database can be edited by hand, so an unknown code becomes the default.
+inline Source source_from_code(std::optional<int> code) {
+  if (!code || *code < 0 || *code > static_cast<int>(Source::simulator)) return Source::unknown;
+  return static_cast<Source>(*code);
+}
+
+inline StationClass station_from_code(std::optional<int> code) {
+  if (!code || *code < 0 || *code > static_cast<int>(StationClass::aid_to_navigation)) {
+    return StationClass::class_a;
+  }
+  return static_cast<StationClass>(*code);
+}
 
 // Columns of a fix, in bind/read order, shared by positions and the last position in vessels.
 constexpr const char* kFixColumns[] = {"ts_ms",       "lat_deg",    "lon_deg",     "sog_kn",   "cog_deg",

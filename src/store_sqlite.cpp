@@ -273,18 +273,6 @@ std::optional<std::string> col_text(sqlite3_stmt* s, int col) {
   return std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size));
 }
 
-Source source_from_code(std::optional<int> code) {
-  if (!code || *code < 0 || *code > static_cast<int>(Source::simulator)) return Source::unknown;
-  return static_cast<Source>(*code);
-}
-
-StationClass station_from_code(std::optional<int> code) {
-  if (!code || *code < 0 || *code > static_cast<int>(StationClass::aid_to_navigation)) {
-    return StationClass::class_a;
-  }
-  return static_cast<StationClass>(*code);
-}
-
 // Columns of a positions row in track reads: those TrackFields::motion reads first, then the rest,
 // so that both kinds of read share read_position().
 constexpr const char* kMotionColumns = "ts_ms, lat_deg, lon_deg, sog_kn, cog_deg, ais_type";
@@ -910,7 +898,6 @@ std::vector<PositionFix> SqliteBackend::track(Mmsi mmsi, TimeMs from_ms, TimeMs 
                                               std::size_t limit) const {
   const SqliteBackend& im = *this;
   std::vector<PositionFix> out;
-  if (limit == 0 || from_ms > to_ms) return out;
   const std::lock_guard lock(im.read_mutex);
   // A hint only: a commit between the two statements can add rows, and push_back still grows.
   out.reserve(im.count_range(mmsi, from_ms, to_ms, limit));
@@ -923,7 +910,6 @@ TrackPage SqliteBackend::track_page(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms, std
                                     std::size_t limit) const {
   const SqliteBackend& im = *this;
   TrackPage out;
-  if (limit == 0 || from_ms > to_ms) return out;
   constexpr auto kMin = std::numeric_limits<sqlite3_int64>::min();
   const std::lock_guard lock(im.read_mutex);
   sqlite3_stmt* s = im.read_track_page.get();
@@ -954,7 +940,6 @@ PositionsPage SqliteBackend::positions_page(TimeMs from_ms, TimeMs to_ms, const 
                                             std::optional<PositionsCursor> after, std::size_t limit) const {
   const SqliteBackend& im = *this;
   PositionsPage out;
-  if (limit == 0 || from_ms > to_ms) return out;
   constexpr auto kMin = std::numeric_limits<sqlite3_int64>::min();
   constexpr auto kMax = std::numeric_limits<sqlite3_int64>::max();
   // Vessels visited per page: with a large fleet and few recent rows, a page ends early rather than
@@ -1045,7 +1030,6 @@ std::size_t SqliteBackend::visit_track(Mmsi mmsi, TimeMs from_ms, TimeMs to_ms, 
                                        const std::function<void(const PositionFix&)>& visit,
                                        TrackFields fields) const {
   const SqliteBackend& im = *this;
-  if (limit == 0 || from_ms > to_ms) return 0;
   const std::lock_guard lock(im.read_mutex);
   return im.scan_track(mmsi, from_ms, to_ms, limit, fields, visit);
 }

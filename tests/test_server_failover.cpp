@@ -8,6 +8,7 @@
 #include "aisstream_frames.hpp"
 #include "scaleout_servers.hpp"
 #include "scaleout_skip.hpp"
+#include "store_targets.hpp"
 #include "support.hpp"
 
 #include <libpq-fe.h>
@@ -55,14 +56,11 @@ std::set<std::pair<std::string, std::string>> rows(const std::string& url, const
   return out;
 }
 
+// The number `sql` answers on the database at `url` (tests/support/store_targets.hpp).
 long long number(const std::string& url, const std::string& sql) {
-  PGconn* c = PQconnectdb(url.c_str());
-  PGresult* r = PQexec(c, sql.c_str());
-  const long long n =
-      PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? std::atoll(PQgetvalue(r, 0, 0)) : -1;
-  PQclear(r);
-  PQfinish(c);
-  return n;
+  aistrack::StoreConfig db;
+  db.url = url;
+  return aistrack::test::count_in(db, sql);
 }
 }  // namespace
 
