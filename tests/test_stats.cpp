@@ -115,6 +115,32 @@ TEST_CASE("stats: the chord shortcut agrees with Geodesic::Inverse to 1e-8 for h
   CHECK(all(pair).distance_m == geodesic_distance_m(a, b));
 }
 
+TEST_CASE("stats: long tracks of short hops agree with Inverse near the poles and across the antimeridian") {
+  // Stats rotates sin and cos from cached grid angles (Stats::sin_cos_near); these tracks cross
+  // hundreds of grid cells, pass close to a pole and cross the antimeridian and the equator.
+  struct Case {
+    LatLon start;
+    double course_deg;
+    double sog_kn;
+    int step_s;
+  };
+  const Case cases[] = {
+      {{89.2, 10}, 0, 30, 10},       // over the North Pole: longitude flips by 180 degrees
+      {{-60, 179.5}, 90, 25, 2},     // eastwards across the antimeridian
+      {{-1, 100}, 10, 40, 60},       // across the equator
+      {{59.9, 10.7}, 200, 0.05, 2},  // millimetre hops: rounding, not series terms, dominates
+      {{40, -70}, 135, 22, 120},     // 1.4 km hops over two days
+  };
+  for (const Case& c : cases) {
+    const std::vector<PositionFix> track = steady_track(c.start, c.sog_kn, c.course_deg, c.step_s, 3000);
+    const double want = inverse_sum_m(track);
+    const double got = all(track).distance_m;
+    CAPTURE(c.start.lat_deg);
+    CAPTURE(c.course_deg);
+    CHECK(got == doctest::Approx(want).epsilon(1e-8));
+  }
+}
+
 TEST_CASE("stats: fixes out of time order are measured in time order and never give negative distance") {
   const auto track = steady_track(LatLon{57.9, 11.7}, 12.0, 30.0, 5, 200);
   const StatsResult sorted = all(track);

@@ -161,7 +161,15 @@ class Stats {
     double x_m = 0, y_m = 0, z_m = 0;  // geocentric (ECEF) coordinates
     std::optional<double> sog_kn;      // usable SOG only
   };
-  [[nodiscard]] Point make_point(const PositionFix& fix) const;
+  // sin and cos of the grid angle nearest to the last angle converted (make_point).
+  struct TrigCache {
+    double cell = 0;  // the grid angle's index
+    double sin = 0;
+    double cos = 1;
+    bool valid = false;
+  };
+  static void sin_cos_near(double rad, TrigCache& cache, double& sin_out, double& cos_out) noexcept;
+  [[nodiscard]] Point make_point(const PositionFix& fix);
   [[nodiscard]] double limit_kn(const Point& a, const Point& b) const noexcept;
   [[nodiscard]] bool reachable(const Point& from, const Point& to, double distance_m) const noexcept;
   [[nodiscard]] bool is_duplicate(const Point& p) const noexcept;
@@ -179,6 +187,8 @@ class Stats {
   std::vector<Point> ties_;    // fixes with the newest time stamp, waiting to be ordered
   std::optional<TimeMs> newest_ms_;
   std::vector<PositionFix>* accepted_out_ = nullptr;  // compute(): where accepted fixes go
+  TrigCache lat_trig_;
+  TrigCache lon_trig_;
   // Measures.
   std::size_t points_ = 0;
   TimeMs first_ms_ = 0;
