@@ -230,6 +230,8 @@ TEST_CASE("aisstream client: a silent socket is detected by the stall watchdog")
 TEST_CASE("aisstream client: a bad key is logged and backs off to the maximum") {
   test::MockOptions mo;
   mo.frames = simulated_frames(2, 1);
+  SUBCASE("error in a text frame") { mo.binary = false; }
+  SUBCASE("error in a binary frame") { mo.binary = true; }
   test::MockAisstream mock(mo);
   auto cfg = client_config(mock, "wrong-key-must-not-leak");
   cfg.backoff_max_ms = 1500;
@@ -313,6 +315,9 @@ TEST_CASE("aisstream client: the real captures stream through unchanged") {
   test::MockOptions mo;
   mo.frame_interval_ms = 0;
   mo.frames = test::read_lines(data / "aisstream" / "samples.jsonl");
+  // The same JSON whichever frame type the service chooses.
+  SUBCASE("as text frames") { mo.binary = false; }
+  SUBCASE("as binary frames") { mo.binary = true; }
   test::MockAisstream mock(mo);
   ClientRun run(client_config(mock, mo.api_key));
   REQUIRE(wait_for([&] { return run.frame_count() >= 26; }, 10));  // 25 + the confirmation

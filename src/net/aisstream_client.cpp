@@ -48,6 +48,18 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// {"error": "..."} frames: the service's answer to a bad key or subscription. Checked on every
+// frame, so a data frame must be dismissed without scanning it: the first key decides, and only
+// frames too short to be an AIS message are searched anywhere.
+bool looks_like_error_frame(std::string_view frame) {
+  constexpr std::string_view kError = "\"error\"";
+  constexpr std::size_t kShort = 256;  // a data frame's MetaData alone is longer
+  const auto first = frame.find_first_not_of(" \t\r\n{");
+  if (first != std::string_view::npos && frame.substr(first).starts_with(kError)) return true;
+  return frame.size() < kShort && frame.find(kError) != std::string_view::npos &&
+         frame.find("\"MessageType\"") == std::string_view::npos;
+}
+
 std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -145,7 +157,10 @@ class WsTransport final : public Transport {
     });
     con->set_message_handler(
         [this, generation](websocketpp::connection_hdl, typename Client::message_ptr msg) {
-          if (msg->get_opcode() == websocketpp::frame::opcode::text) {
+          // JSON either way: whether the service sends text or binary frames is its choice (a
+          // binary frame also skips websocketpp's per-byte UTF-8 check; the JSON parser validates).
+          const auto op = msg->get_opcode();
+          if (op == websocketpp::frame::opcode::text || op == websocketpp::frame::opcode::binary) {
             events_.on_text(generation, std::move(msg->get_raw_payload()));
           }
         });
@@ -374,8 +389,7 @@ struct AisstreamClient::Impl final : Events, std::enable_shared_from_this<Impl> 
     const std::size_t size = payload.size();
     // An error frame is small and starts with {"error" (whitespace aside); messages never do.
     std::optional<std::string> service_error;
-    if (size < 4096 && payload.find("\"error\"") != std::string::npos &&
-        payload.find("\"MessageType\"") == std::string::npos) {
+    if (size < 4096 && looks_like_error_frame(payload)) {
       boost::system::error_code ec;
       const auto v = boost::json::parse(payload, ec);
       if (!ec && v.is_object()) {

@@ -96,6 +96,10 @@ struct MockAisstream::Impl {
   std::size_t frames_sent = 0;
   std::size_t subscribe_timeouts = 0;
 
+  [[nodiscard]] websocketpp::frame::opcode::value data_opcode() const {
+    return opt.binary ? websocketpp::frame::opcode::binary : websocketpp::frame::opcode::text;
+  }
+
   struct Conn {
     std::size_t index = 0;  // into connections
     bool subscribed = false;
@@ -168,7 +172,7 @@ struct MockAisstream::Impl {
           c->filter = parse_filter(json::parse(text).as_object());
         } catch (const std::exception& ex) {
           std::error_code e;
-          s.send(h, json::serialize(json::object{{"error", ex.what()}}), websocketpp::frame::opcode::text, e);
+          s.send(h, json::serialize(json::object{{"error", ex.what()}}), data_opcode(), e);
         }
         return;
       }
@@ -188,14 +192,13 @@ struct MockAisstream::Impl {
         }
         c->filter = parse_filter(sub);
       } catch (const std::exception& ex) {
-        s.send(h, json::serialize(json::object{{"error", ex.what()}}), websocketpp::frame::opcode::text, e);
+        s.send(h, json::serialize(json::object{{"error", ex.what()}}), data_opcode(), e);
         s.close(h, websocketpp::close::status::policy_violation, "error", e);
         return;
       }
       c->subscribed = true;
       c->timer->cancel();
-      s.send(h, R"({"MessageType":"SubscriptionConfirmation","Message":{}})",
-             websocketpp::frame::opcode::text, e);
+      s.send(h, R"({"MessageType":"SubscriptionConfirmation","Message":{}})", data_opcode(), e);
       schedule(s, h, c);
     });
   }
@@ -256,7 +259,7 @@ struct MockAisstream::Impl {
       const FrameInfo& fr = frames[c->next++];
       if (!c->filter.accepts(fr)) continue;
       std::error_code e;
-      s.send(h, fr.text, websocketpp::frame::opcode::text, e);
+      s.send(h, fr.text, data_opcode(), e);
       if (e) return;
       std::lock_guard lock(m);
       ++connections[c->index].frames_sent;

@@ -29,6 +29,7 @@ struct MockOptions {
   int frame_interval_ms = 20;       ///< pacing between frames; 0 = as fast as possible
   std::vector<std::string> frames;  ///< sent in order after the subscription (filtered)
   bool loop = false;                ///< start over at the end
+  bool binary = false;              ///< send every frame (data, confirmation, errors) as binary, not text
 };
 
 /// One accepted upgrade, for assertions.

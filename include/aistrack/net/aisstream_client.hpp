@@ -73,7 +73,7 @@ struct FeedStatus {
   std::optional<std::int64_t> last_frame_ms;  ///< ms UTC of the newest frame
   std::optional<std::int64_t> next_retry_ms;  ///< ms UTC of the next connection attempt while backing off
   std::optional<std::int64_t> connected_since_ms;  ///< ms UTC the current connection opened
-  std::uint64_t frames = 0;                        ///< text frames received
+  std::uint64_t frames = 0;                        ///< data frames (text or binary) received
   std::uint64_t bytes = 0;                         ///< payload bytes received
   std::uint64_t connects = 0;                      ///< connections opened
   std::uint64_t service_errors = 0;                ///< {"error": …} frames
@@ -86,10 +86,10 @@ struct FeedStatus {
 /// Log levels passed to the log handler.
 enum class LogSeverity : std::uint8_t { debug, info, warn, error };
 
-/// Connects, subscribes, keeps the feed alive and hands every text frame to the caller.
+/// Connects, subscribes, keeps the feed alive and hands every data frame (text or binary) to the caller.
 class AisstreamClient {
  public:
-  /// Receives each text frame (moved) and the ms UTC it was read.
+  /// Receives each data frame, text or binary (moved), and the ms UTC it was read.
   using FrameHandler = std::function<void(std::string&& frame, std::int64_t received_ms)>;
   /// Receives log lines (never containing the API key).
   using LogHandler = std::function<void(LogSeverity severity, std::string_view line)>;
