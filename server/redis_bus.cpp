@@ -313,11 +313,26 @@ bool RedisBus::publish_once(Connection& conn, const std::string& message, std::s
   return false;
 }
 
+std::int64_t redis_reconnect_wait_ms(std::int64_t backoff_ms, std::uint64_t random) noexcept {
+  if (backoff_ms <= 1) return std::max<std::int64_t>(backoff_ms, 0);
+  const auto half = static_cast<std::uint64_t>(backoff_ms / 2);
+  const auto span = static_cast<std::uint64_t>(backoff_ms) - half;  // the wait is half + [0, span]
+  return static_cast<std::int64_t>(half + random % (span + 1));
+}
+
+namespace {
+// One generator per thread (publisher, subscriber): no lock, and seeded apart per process.
+std::uint64_t reconnect_random() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return rng();
+}
+}  // namespace
+
 bool RedisBus::after_attempt(RedisState& which, bool& ever_connected, std::string_view role, bool connected,
                              const std::string& error, std::int64_t& backoff_ms) {
   if (!connected) {
     set_state(which, role, RedisState::down, error);
-    if (!sleep_unless_stopped(backoff_ms)) return false;
+    if (!sleep_unless_stopped(redis_reconnect_wait_ms(backoff_ms, reconnect_random()))) return false;
     backoff_ms = std::min(backoff_ms * 2, config_.backoff_max_ms);
     return true;
   }
@@ -457,7 +472,7 @@ void RedisBus::subscriber_loop() {
     conn.close();
     if (error.empty()) error = "connection closed";
     set_state(status_.subscriber, "subscriber", RedisState::down, error);
-    if (!sleep_unless_stopped(backoff_ms)) return;
+    if (!sleep_unless_stopped(redis_reconnect_wait_ms(backoff_ms, reconnect_random()))) return;
   }
 }
 

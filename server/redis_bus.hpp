@@ -98,6 +98,11 @@ std::string redis_message(std::string_view instance_id, const std::vector<Vessel
 std::size_t parse_redis_message(std::string_view text, std::string& instance_id,
                                 std::vector<VesselState>& states);
 
+/// How long to wait before the next reconnect, ms: drawn uniformly from [backoff_ms/2, backoff_ms], so
+/// instances that lost Redis together do not all return in the same instant, and none sooner than half
+/// the backoff. `random` is any uniformly distributed 64-bit value.
+std::int64_t redis_reconnect_wait_ms(std::int64_t backoff_ms, std::uint64_t random) noexcept;
+
 /// Publishes this instance's changes and hands over the other instances'. Thread-safety: publish() and
 /// status() from any thread; start() and stop() from one.
 class RedisBus {

@@ -13,6 +13,7 @@
 #include <boost/json.hpp>
 
 #include <mutex>
+#include <random>
 
 using namespace aistrack;
 using namespace aistrack::server;
@@ -194,6 +195,28 @@ TEST_CASE("redis bus: hostile records and messages are refused and counted, neve
   CHECK(sender == "abc");
   REQUIRE(states.size() == 1);
   check_same(states[0], full_state());
+}
+
+TEST_CASE("redis bus: reconnect waits are jittered between half the backoff and the backoff") {
+  std::mt19937_64 rng(5);
+  for (const std::int64_t backoff : {1000, 1001, 30'000}) {
+    std::int64_t lo = backoff, hi = 0;
+    for (int i = 0; i < 2000; ++i) {
+      const std::int64_t w = server::redis_reconnect_wait_ms(backoff, rng());
+      REQUIRE(w >= backoff / 2);
+      REQUIRE(w <= backoff);
+      lo = std::min(lo, w);
+      hi = std::max(hi, w);
+    }
+    // Spread over the whole range, not one fixed wait.
+    CHECK(lo < backoff / 2 + backoff / 20);
+    CHECK(hi > backoff - backoff / 20);
+  }
+  CHECK(server::redis_reconnect_wait_ms(0, 123) == 0);
+  CHECK(server::redis_reconnect_wait_ms(1, 123) == 1);
+  // The extremes of the random value stay inside the range.
+  CHECK(server::redis_reconnect_wait_ms(1000, 0) == 500);
+  CHECK(server::redis_reconnect_wait_ms(1000, ~std::uint64_t{0}) <= 1000);
 }
 
 TEST_CASE("redis bus: two buses on a real redis-server exchange states, skip their own, and reconnect") {
