@@ -3,7 +3,9 @@
 # Fix with: scripts/lint.sh --fix
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t files < <(git ls-files '*.cpp' '*.hpp')
+# Tracked files and new ones not yet added (but not ignored ones such as build trees), so a file is
+# checked before its first commit too.
+mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' | sort -u)
 if [[ ${1:-} == --fix ]]; then
   clang-format -i "${files[@]}"
   exit 0
