@@ -2,6 +2,7 @@
 // App (real SQLite file), read back with the Prometheus project's own Python parser
 // (Debian python3-prometheus-client) rather than with our own reading of the format.
 #include "metrics.hpp"
+#include "route_checks.hpp"
 #include "routes.hpp"
 
 #include <doctest/doctest.h>
@@ -140,6 +141,19 @@ TEST_CASE("metrics: histograms are cumulative with +Inf, _sum and _count") {
   CHECK(value_of(samples, "h_seconds_sum", {{"route", "/x"}}) == 12.5);
 }
 
+TEST_CASE("metrics: every route the server answers has its own label") {
+  // server/metrics.cpp lists the templates itself (route_label runs on every request, before any
+  // module is asked); this keeps that list and the routes the modules answer in step.
+  std::size_t checked = 0;
+  for (const RouteInfo& r : test::served_routes()) {
+    const std::string concrete = std::regex_replace(r.path, std::regex(R"(\{[^}]+\})"), "7");
+    CHECK_MESSAGE(route_label(concrete) == r.path,
+                  r.path << " has no label of its own in server/metrics.cpp");
+    ++checked;
+  }
+  CHECK(checked >= 15);
+}
+
 TEST_CASE("metrics: route labels are the route templates, anything else is other") {
   CHECK(route_label("/") == "/");
   CHECK(route_label("/health") == "/health");
@@ -154,7 +168,8 @@ TEST_CASE("metrics: route labels are the route templates, anything else is other
   CHECK(route_label("/v1/tiles/3/4/2.jpg") == "other");
   CHECK(route_label("/v1/watchlist/244700923") == "/v1/watchlist/{mmsi}");
   CHECK(route_label("/v1/sim/start") == "/v1/sim/start");
-  CHECK(route_label("/static/leaflet/leaflet.js") == "/static/{path*}");
+  CHECK(route_label("/static/leaflet/leaflet.js") == "/static/{file}");
+  CHECK(route_label("/v1/live") == "/v1/live");
   CHECK(route_label("/static/") == "other");
   CHECK(route_label("/v1/ais/") == "other");
   CHECK(route_label("/v1/ais//track") == "other");

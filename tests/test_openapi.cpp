@@ -3,6 +3,7 @@
 // real aistrack-server over loopback, answers with a status and a content type the document lists.
 #include <doctest/doctest.h>
 
+#include "route_checks.hpp"
 #include "routes.hpp"
 #include "support.hpp"
 
@@ -74,14 +75,8 @@ TEST_CASE("openapi: the document lists exactly the routes and methods the server
       documented[std::string(path)].insert(upper(std::string(method)));
     }
   }
-  test::TempDir dir;
-  ServerConfig config;
-  config.db_path = (dir / "openapi.db").string();
-  config.sim_vessels = 0;
-  App app(config, 1'700'000'000'000);
-  const Api api(app, config);
   std::map<std::string, std::set<std::string>> served;
-  for (const RouteInfo& r : api.routes()) {
+  for (const RouteInfo& r : test::served_routes()) {
     CHECK_MESSAGE(!served.contains(r.path), "route listed twice: " << r.path);
     served[r.path].insert(r.methods.begin(), r.methods.end());
   }

@@ -4,6 +4,8 @@
 #pragma once
 
 #include "http_util.hpp"
+#include "routes.hpp"
+#include "support.hpp"
 
 #include <doctest/doctest.h>
 
@@ -11,6 +13,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace aistrack::test {
 
@@ -34,6 +37,16 @@ inline void check_error(const server::Response& r, int status, std::string_view 
   REQUIRE(error != nullptr);
   CHECK(error->at("code").as_string() == code);
   CHECK_FALSE(error->at("message").as_string().empty());
+}
+
+/// Every route an Api answers (on a throw-away database, no simulator).
+inline std::vector<server::RouteInfo> served_routes() {
+  TempDir dir;
+  server::ServerConfig config;
+  config.db_path = (dir / "routes.db").string();
+  config.sim_vessels = 0;
+  server::App app(config, 1'700'000'000'000);
+  return server::Api(app, config).routes();
 }
 
 }  // namespace aistrack::test
