@@ -721,8 +721,16 @@ std::string env_example_text() {
       "# aistrack-server settings: every one, commented out at its default.\n"
       "# Copy to .env and uncomment what you change. The environment and command-line flags\n"
       "# (--setting-name value) win over this file. Regenerate: aistrack-server --env-example\n";
+  const std::string root = std::string(AISTRACK_DEFAULT_ROOT) + "/";
   for (const Setting& s : settings()) {
-    h += fmt::format("\n# {}\n#{}={}\n", s.help, s.env, s.default_text);
+    // Paths inside the checkout (the dashboard, the basemap) as the repository's own file shows them.
+    std::string_view value = s.default_text;
+    std::string_view note;
+    if (value.starts_with(root)) {
+      value.remove_prefix(root.size());
+      note = "# (the built server's default is the absolute path of this one in its source tree)\n";
+    }
+    h += fmt::format("\n# {}\n{}#{}={}\n", s.help, note, s.env, value);
   }
   return h;
 }

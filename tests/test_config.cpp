@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 
 using namespace aistrack::server;
@@ -127,4 +128,9 @@ TEST_CASE("config: --env-example prints every setting") {
   CHECK(loaded.action == ConfigAction::env_example);
   const std::string text = env_example_text();
   for (const auto& n : setting_names()) CHECK_MESSAGE(text.find("#" + n + "=") != std::string::npos, n);
+  // The repository's file is exactly what --env-example prints, paths in the checkout relative to it.
+  std::ifstream in(std::filesystem::path(AISTRACK_SOURCE_DIR) / ".env.example");
+  const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK_MESSAGE(file == text, "regenerate: aistrack-server --env-example > .env.example");
+  CHECK(text.find(AISTRACK_SOURCE_DIR) == std::string::npos);
 }
