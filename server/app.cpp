@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <iterator>
+#include <limits>
 #include <unordered_set>
 
 #include <aistrack/version.hpp>
@@ -226,6 +227,7 @@ App::~App() = default;
 
 void App::set_ingesting(bool ingesting, TimeMs now_ms) {
   if (ingesting_.exchange(ingesting) == ingesting) return;
+  refresh_newest_seen_ms_.reset();  // the next refresh (or this one) reads every vessel
   if (ingesting) {
     // The leader's state so far, then our own ingest; the simulator continues from here.
     refresh_from_store(now_ms);
@@ -235,17 +237,49 @@ void App::set_ingesting(bool ingesting, TimeMs now_ms) {
   }
 }
 
+namespace {
+// A follower's refresh reads the vessels seen since this long before the newest report it merged
+// last time: last_seen_ms is a report's time, not its commit's, so a row can arrive with a time a
+// little older than one already read (the leader's batch delay, stations that report late).
+constexpr TimeMs kRefreshOverlapMs = 60'000;
+// ...and every vessel this often, which bounds how long anything later than that can be missed.
+constexpr TimeMs kFullRefreshEveryMs = 60'000;
+}  // namespace
+
 void App::refresh_from_store(TimeMs now_ms) {
   next_refresh_ms_ = now_ms + config_.follower_refresh_ms;
+  // Reading every vessel every FOLLOWER_REFRESH_MS was cheap for thousands and heavy for 100,000,
+  // most of which have not changed since the last look.
+  const bool full = !refresh_newest_seen_ms_ || now_ms >= next_full_refresh_ms_;
   std::vector<VesselState> stored;
   try {
-    stored = store_.vessels();
+    stored =
+        full ? store_.vessels() : store_.vessels_seen_since(*refresh_newest_seen_ms_ - kRefreshOverlapMs);
   } catch (const StoreError& e) {
     log(LogLevel::error, "follower refresh: {}", e.what());
     return;
   }
-  std::unique_lock lock(tracker_mutex_);
-  merge_states(stored);
+  if (full) next_full_refresh_ms_ = now_ms + kFullRefreshEveryMs;
+  if (!stored.empty()) {  // oldest first
+    refresh_newest_seen_ms_ =
+        std::max(refresh_newest_seen_ms_.value_or(stored.back().last_seen_ms), stored.back().last_seen_ms);
+  } else if (!refresh_newest_seen_ms_) {
+    refresh_newest_seen_ms_ = std::numeric_limits<TimeMs>::min() + kRefreshOverlapMs;  // empty database
+  }
+  std::uint64_t merged = 0;
+  {
+    std::unique_lock lock(tracker_mutex_);
+    merged = merge_states(stored);
+  }
+  std::lock_guard lock(stats_mutex_);
+  ++(full ? refresh_counters_.full : refresh_counters_.incremental);
+  refresh_counters_.vessels_read += stored.size();
+  refresh_counters_.merged += merged;
+}
+
+App::RefreshCounters App::refresh_counters() const {
+  std::lock_guard lock(stats_mutex_);
+  return refresh_counters_;
 }
 
 std::uint64_t App::merge_states(const std::vector<VesselState>& states) {

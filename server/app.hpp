@@ -101,6 +101,14 @@ class App {
     std::size_t inbox_depth = 0;  ///< received states waiting for the next tick
   };
   [[nodiscard]] RemoteCounters remote_counters() const;
+  /// What a follower's merges from the shared database did (/health leader.refresh).
+  struct RefreshCounters {
+    std::uint64_t full = 0;         ///< reloads of every vessel
+    std::uint64_t incremental = 0;  ///< reloads of the vessels seen lately
+    std::uint64_t vessels_read = 0;
+    std::uint64_t merged = 0;  ///< vessels those reloads changed here
+  };
+  [[nodiscard]] RefreshCounters refresh_counters() const;
   /// `wake` is called from the network threads when an item lands in an empty ingest queue, so the
   /// server can run tick() at once rather than on its next timer (live updates then leave within
   /// milliseconds). Set before start_sources().
@@ -196,7 +204,10 @@ class App {
   std::atomic<bool> ingesting_{true};        // see set_ingesting()
   int schema_version_ = 0;                   // the Store's, read once at open
   TimeMs next_refresh_ms_ = 0;               // follower: next merge from the Store
-  TimeMs next_control_reload_ms_ = 0;        // DB_URL: next look at the shared watch list and areas
+  TimeMs next_full_refresh_ms_ = 0;          // follower: next merge of every vessel, not just recent ones
+  std::optional<TimeMs> refresh_newest_seen_ms_;  // follower: newest last_seen_ms merged so far
+  RefreshCounters refresh_counters_;              // stats_mutex_
+  TimeMs next_control_reload_ms_ = 0;             // DB_URL: next look at the shared watch list and areas
   Tracker tracker_;
   std::unique_ptr<Control> control_;
   std::array<std::uint64_t, 3> applied_versions_{};  // Control versions tick() has applied

@@ -293,6 +293,11 @@ int run_server(const ServerConfig& config) {
     o["lost"] = st.lost;
     o["takeover_s"] = config.leader_takeover_ms / 1000;
     o["last_error"] = st.last_error.empty() ? boost::json::value(nullptr) : boost::json::value(st.last_error);
+    const App::RefreshCounters rc = app.refresh_counters();
+    o["refresh"] = boost::json::object{{"full", rc.full},
+                                       {"incremental", rc.incremental},
+                                       {"vessels_read", rc.vessels_read},
+                                       {"merged", rc.merged}};
     return o;
   };
   // --- scale-out (issue #9): live updates across instances through Redis ---

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -401,7 +402,13 @@ std::vector<std::string> Store::track_query_plan() const { return impl_->backend
 
 std::vector<std::string> Store::area_query_plan() const { return impl_->backend->area_query_plan(); }
 
-std::vector<VesselState> Store::vessels() const { return impl_->backend->vessels(); }
+std::vector<VesselState> Store::vessels() const {
+  return impl_->backend->vessels(std::numeric_limits<TimeMs>::min());
+}
+
+std::vector<VesselState> Store::vessels_seen_since(TimeMs since_ms) const {
+  return impl_->backend->vessels(since_ms);
+}
 
 std::size_t Store::purge_step(TimeMs cutoff_ms, std::size_t max_rows) {
   Impl& im = *impl_;

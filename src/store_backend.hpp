@@ -80,7 +80,8 @@ class StoreBackend {
   virtual void save_setting(std::string_view key, std::string_view value) = 0;
   [[nodiscard]] virtual std::vector<std::string> track_query_plan() const = 0;
   [[nodiscard]] virtual std::vector<std::string> area_query_plan() const = 0;
-  [[nodiscard]] virtual std::vector<VesselState> vessels() const = 0;
+  /// Vessels with last_seen_ms >= seen_since_ms, oldest last_seen first.
+  [[nodiscard]] virtual std::vector<VesselState> vessels(TimeMs seen_since_ms) const = 0;
   [[nodiscard]] virtual int schema_version() const = 0;
   [[nodiscard]] virtual std::string check() const = 0;
   /// Where the data lives, for messages: the file, or the URL without its password.

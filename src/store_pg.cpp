@@ -580,10 +580,12 @@ class PgBackend final : public StoreBackend {
     return out;
   }
 
-  [[nodiscard]] std::vector<VesselState> vessels() const override {
+  [[nodiscard]] std::vector<VesselState> vessels(TimeMs seen_since_ms) const override {
     const std::lock_guard lock(read_mutex_);
-    ResultPtr r =
-        read("SELECT " + vessel_column_list() + " FROM vessels ORDER BY last_seen_ms, mmsi", Params());
+    // An index range (vessels_last_seen) for a follower's refresh; the whole table at the minimum.
+    ResultPtr r = read("SELECT " + vessel_column_list() +
+                           " FROM vessels WHERE last_seen_ms >= $1 ORDER BY last_seen_ms, mmsi",
+                       Params(seen_since_ms));
     std::vector<VesselState> out;
     const int n = PQntuples(r.get());
     out.reserve(static_cast<std::size_t>(n));

@@ -381,7 +381,7 @@ class SqliteBackend final : public StoreBackend {
   void save_setting(std::string_view key, std::string_view value) override;
   [[nodiscard]] std::vector<std::string> track_query_plan() const override;
   [[nodiscard]] std::vector<std::string> area_query_plan() const override;
-  [[nodiscard]] std::vector<VesselState> vessels() const override;
+  [[nodiscard]] std::vector<VesselState> vessels(TimeMs seen_since_ms) const override;
   [[nodiscard]] int schema_version() const override;
   [[nodiscard]] std::string check() const override;
   [[nodiscard]] const std::string& location() const noexcept override { return config.path; }
@@ -558,7 +558,9 @@ class SqliteBackend final : public StoreBackend {
          "configure");
     const std::string cols = vessel_column_list();
     read_latest = prepare(reader.get(), "SELECT " + cols + " FROM vessels WHERE mmsi = ?1");
-    read_vessels = prepare(reader.get(), "SELECT " + cols + " FROM vessels ORDER BY last_seen_ms, mmsi");
+    read_vessels =
+        prepare(reader.get(),
+                "SELECT " + cols + " FROM vessels WHERE last_seen_ms >= ?1 ORDER BY last_seen_ms, mmsi");
     const std::string fix_cols = std::string(kMotionColumns) + ", " + kOtherColumns;
     // All read one range of the primary key (mmsi, ts_ms, seq) in key order: no sort, no second
     // lookup (Store::track_query_plan shows it).
@@ -1051,12 +1053,13 @@ std::vector<std::string> SqliteBackend::plan_of(std::initializer_list<const Stmt
   return out;
 }
 
-std::vector<VesselState> SqliteBackend::vessels() const {
+std::vector<VesselState> SqliteBackend::vessels(TimeMs seen_since_ms) const {
   const SqliteBackend& im = *this;
   std::vector<VesselState> out;
   const std::lock_guard lock(im.read_mutex);
   sqlite3_stmt* s = im.read_vessels.get();
   const ResetOnExit reset(s);
+  sqlite3_bind_int64(s, 1, seen_since_ms);
   int rc = SQLITE_ROW;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(read_vessel(s));
   if (rc != SQLITE_DONE) im.read_failed(rc);

@@ -239,3 +239,82 @@ TEST_CASE("server failover: a watch list changed through a follower reaches the 
   CHECK(wait_for([&] { return total(a) == 1; }, 10));
   CHECK(a.output().find("changed by another instance") != std::string::npos);
 }
+
+TEST_CASE(
+    "server failover: a follower re-reads only the vessels seen lately, and every vessel once a minute") {
+  std::string why_not;
+  const auto pg = aistrack::test::PgServer::start(why_not);
+  if (!scaleout_available(pg.get(), why_not)) return;
+  const std::string url = pg->fresh_schema_url("refresh");
+  REQUIRE_MESSAGE(!url.starts_with("error"), url);
+  // 2,000 vessels last seen two hours ago (a long-running fleet's stale majority), then a live feed of 10.
+  const aistrack::TimeMs now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
+  constexpr std::size_t kStale = 2000;
+  {
+    aistrack::StoreConfig db;
+    db.url = url;
+    aistrack::Store store(db);
+    for (std::size_t i = 0; i < kStale; ++i) {
+      aistrack::VesselState v;
+      v.mmsi = static_cast<aistrack::Mmsi>(219'000'000 + i);
+      aistrack::PositionFix f;
+      f.ts_ms = now - 2 * 3'600'000 + static_cast<aistrack::TimeMs>(i);
+      f.latlon = aistrack::LatLon{55.0 + static_cast<double>(i % 100) * 0.01, 11.0};
+      v.position = f;
+      v.last_seen_ms = f.ts_ms;
+      store.upsert_vessel(v);
+    }
+    store.flush();
+  }
+  aistrack::test::TempDir dir;
+  std::set<aistrack::Mmsi> live;
+  {
+    std::ofstream out(dir / "feed.jsonl");
+    for (const auto& m : aistrack::bench::recent_simulated(10, 5, 3)) {
+      out << aistrack::bench::to_aisstream_frame(m) << '\n';
+      live.insert(m.mmsi);
+    }
+  }
+  const std::vector<std::string> env = {
+      "DB_URL=" + url,           "SOURCE=replay:" + (dir / "feed.jsonl").string(),
+      "REPLAY_SPEED=10",         "STORE_BATCH_MS=200",
+      "FOLLOWER_REFRESH_MS=200", "AISSTREAM_API_KEY="};
+  aistrack::test::ServerProcess a(kServer, env);
+  REQUIRE_MESSAGE(wait_for([&] { return role(a) == "leader"; }, 60), a.output());
+  aistrack::test::ServerProcess b(kServer, env);
+  REQUIRE_MESSAGE(wait_for([&] { return role(b) == "follower"; }, 60), b.output());
+  const auto refresh = [&] { return health(b).at("leader").at("refresh").as_object(); };
+  REQUIRE_MESSAGE(wait_for([&] { return refresh().at("incremental").to_number<int>() >= 10; }, 30),
+                  b.output());
+
+  const auto r = refresh();
+  const auto full = r.at("full").to_number<std::uint64_t>();
+  const auto incremental = r.at("incremental").to_number<std::uint64_t>();
+  const auto read = r.at("vessels_read").to_number<std::uint64_t>();
+  MESSAGE("follower refreshes: " << full << " full, " << incremental << " incremental, " << read
+                                 << " vessels read");
+  CHECK(full >= 1);
+  // The stale 2,000 come only with the full reloads; an incremental one reads at most the live ten.
+  CHECK(read <= full * (kStale + live.size()) + incremental * live.size());
+  CHECK(r.at("merged").to_number<std::uint64_t>() >= 1);  // the stale ones it had from start-up
+  // The follower serves both kinds: a stale vessel (from the full reload) and a live one's newest
+  // position as the leader stored it.
+  CHECK(http_request(b.port(), "GET", "/v1/ais/219000007").status == 200);
+  std::string in_list;
+  for (const aistrack::Mmsi m : live) in_list += (in_list.empty() ? "" : ",") + std::to_string(m);
+  const std::string newest_live = "SELECT mmsi FROM vessels WHERE ts_ms IS NOT NULL AND mmsi IN (" + in_list +
+                                  ") ORDER BY ts_ms DESC LIMIT 1";
+  REQUIRE(wait_for([&] { return number(url, newest_live) > 0; }, 10));
+  const std::string one = std::to_string(number(url, newest_live));
+  const long long stored_ms = number(url, "SELECT ts_ms FROM vessels WHERE mmsi = " + one);
+  REQUIRE(stored_ms > 0);
+  CHECK(wait_for(
+      [&] {
+        const auto rb = http_request(b.port(), "GET", "/v1/ais/" + one);
+        return rb.status == 200 && std::string(json::parse(rb.body).at("time").as_string()) >=
+                                       aistrack::format_iso8601(stored_ms);
+      },
+      10));
+}

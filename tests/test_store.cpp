@@ -678,6 +678,18 @@ TEST_CASE("store: track returns the range oldest first up to limit, vessels olde
   CHECK(vessels[1].mmsi == m);
   CHECK(vessels[2].mmsi == m + 2);
   CHECK_FALSE(vessels[2].position.has_value());
+  // What a follower refreshes: last seen at or after the bound (inclusive), oldest first.
+  const auto mmsis_since = [&](TimeMs since_ms) {
+    std::vector<Mmsi> out;
+    for (const VesselState& v : store.vessels_seen_since(since_ms)) out.push_back(v.mmsi);
+    return out;
+  };
+  CHECK(mmsis_since(std::numeric_limits<TimeMs>::min()) == std::vector<Mmsi>{m + 1, m, m + 2});
+  CHECK(mmsis_since(35'001) == std::vector<Mmsi>{m, m + 2});
+  CHECK(mmsis_since(60'000) == std::vector<Mmsi>{m, m + 2});
+  CHECK(mmsis_since(60'001) == std::vector<Mmsi>{m + 2});
+  CHECK(mmsis_since(99'001).empty());
+  CHECK(store.vessels_seen_since(60'000).front().position == vessels[1].position);
 }
 
 TEST_CASE("store: nullopt fields are stored as NULL and come back as nullopt") {

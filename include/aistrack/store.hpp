@@ -183,6 +183,9 @@ class Store {
   [[nodiscard]] std::vector<std::string> area_query_plan() const;
   /// Every vessel in the vessels table, oldest last_seen first (the order Tracker::restore wants).
   [[nodiscard]] std::vector<VesselState> vessels() const;
+  /// The vessels last seen at or after `since_ms` (ms UTC, message time), oldest first: what changed
+  /// lately, for an instance that follows a shared database (PostgreSQL: an index range).
+  [[nodiscard]] std::vector<VesselState> vessels_seen_since(TimeMs since_ms) const;
 
   /// Deletes at most `max_rows` positions/raw rows older than `cutoff_ms`; returns rows deleted (0 = done).
   /// PostgreSQL drops whole day partitions instead (no long DELETE): a day goes once all of it is
