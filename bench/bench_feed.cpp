@@ -103,6 +103,8 @@ double time_app(server::ServerConfig c, std::size_t expect, const fs::path& dir)
   c.db_path = (dir / "feed.db").string();
   bench::remove_db(c.db_path);
   c.retention_days = 0;
+  // The sender outruns ingest; a full queue would drop frames and the count below never arrive.
+  c.ingest_queue_frames = std::max(c.ingest_queue_frames, expect + 1);
   server::g_log_level = server::LogLevel::warn;
   server::App app(c, now_ms(), &io);
   std::thread t([&] { io.run(); });

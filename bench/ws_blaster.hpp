@@ -40,7 +40,9 @@ class WsBlaster {
     if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
         ::listen(listen_fd_, 4) != 0 ||
         ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      throw std::runtime_error(std::string("WsBlaster: cannot listen on 127.0.0.1: ") + std::strerror(errno));
+      const std::string why = std::strerror(errno);
+      if (listen_fd_ >= 0) ::close(listen_fd_);  // the destructor does not run for a throwing constructor
+      throw std::runtime_error("WsBlaster: cannot listen on 127.0.0.1: " + why);
     }
     port_ = ntohs(a.sin_port);
     thread_ = std::thread([this] { serve(); });

@@ -18,7 +18,7 @@ endif()
 list(GET _aistrack_wspp_inc 0 _aistrack_wspp_inc)
 set(_w ${CMAKE_BINARY_DIR}/wspp-cxx20)
 # Bump when the patches change, so existing build trees copy and patch again.
-set(_aistrack_wspp_stamp ${_w}/aistrack-patches-2)
+set(_aistrack_wspp_stamp ${_w}/aistrack-patches-3)
 if(NOT EXISTS ${_aistrack_wspp_stamp})
   file(REMOVE_RECURSE ${_w})
   file(COPY ${_aistrack_wspp_inc}/websocketpp DESTINATION ${_w})
@@ -31,7 +31,8 @@ if(NOT EXISTS ${_aistrack_wspp_stamp})
   endforeach()
   set(_f ${_w}/websocketpp/utf8_validator.hpp)
   file(READ ${_f} _t)
-  string(REPLACE "#include <string>\n" "#include <cstring>\n#include <string>\n" _t "${_t}")
+  # The marker lets tests/test_utf8_validator.cpp refuse to run against the unpatched header.
+  string(REPLACE "#include <string>\n" "#include <cstring>\n#include <string>\n\n#define AISTRACK_WSPP_UTF8_FAST_PATH 1\n" _t "${_t}")
   string(REPLACE
     "        for (iterator_type it = begin; it != end; ++it) {\n            unsigned int result"
     "        for (iterator_type it = begin; it != end; ++it) {

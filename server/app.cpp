@@ -239,10 +239,12 @@ void App::set_ingesting(bool ingesting, TimeMs now_ms) {
 
 namespace {
 // A follower's refresh reads the vessels seen since this long before the newest report it merged
-// last time: last_seen_ms is a report's time, not its commit's, so a row can arrive with a time a
-// little older than one already read (the leader's batch delay, stations that report late).
+// last time (or now, if that is earlier): last_seen_ms is a report's time, not its commit's, so a
+// row can arrive with a time a little older than one already read (the leader's batch delay,
+// stations that report late).
 constexpr TimeMs kRefreshOverlapMs = 60'000;
-// ...and every vessel this often, which bounds how long anything later than that can be missed.
+// ...and every vessel this often: a report more than kRefreshOverlapMs older than the newest (a
+// late station, a new leader's backlog) reaches a follower's memory within this bound instead.
 constexpr TimeMs kFullRefreshEveryMs = 60'000;
 }  // namespace
 
@@ -251,10 +253,15 @@ void App::refresh_from_store(TimeMs now_ms) {
   // Reading every vessel every FOLLOWER_REFRESH_MS was cheap for thousands and heavy for 100,000,
   // most of which have not changed since the last look.
   const bool full = !refresh_newest_seen_ms_ || now_ms >= next_full_refresh_ms_;
+  // Never past now: a report stamped ahead (a station's fast clock; the Tracker takes up to
+  // max_future_ms) would otherwise hide every other vessel from the incremental reads.
+  const TimeMs pivot_ms = full ? 0 : std::min(*refresh_newest_seen_ms_, now_ms);
+  const TimeMs since_ms = pivot_ms < std::numeric_limits<TimeMs>::min() + kRefreshOverlapMs
+                              ? std::numeric_limits<TimeMs>::min()
+                              : pivot_ms - kRefreshOverlapMs;
   std::vector<VesselState> stored;
   try {
-    stored =
-        full ? store_.vessels() : store_.vessels_seen_since(*refresh_newest_seen_ms_ - kRefreshOverlapMs);
+    stored = full ? store_.vessels() : store_.vessels_seen_since(since_ms);
   } catch (const StoreError& e) {
     log(LogLevel::error, "follower refresh: {}", e.what());
     return;
@@ -264,7 +271,7 @@ void App::refresh_from_store(TimeMs now_ms) {
     refresh_newest_seen_ms_ =
         std::max(refresh_newest_seen_ms_.value_or(stored.back().last_seen_ms), stored.back().last_seen_ms);
   } else if (!refresh_newest_seen_ms_) {
-    refresh_newest_seen_ms_ = std::numeric_limits<TimeMs>::min() + kRefreshOverlapMs;  // empty database
+    refresh_newest_seen_ms_ = std::numeric_limits<TimeMs>::min();  // empty database: read from the start
   }
   std::uint64_t merged = 0;
   {

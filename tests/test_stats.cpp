@@ -141,6 +141,23 @@ TEST_CASE("stats: long tracks of short hops agree with Inverse near the poles an
   }
 }
 
+TEST_CASE("stats: a track measures the same to the last bit whatever the Stats measured before") {
+  // Stats caches sin and cos of grid angles between fixes; what it computes must depend on the
+  // fixes alone, never on that cache's history.
+  const std::vector<PositionFix> before = steady_track({-33.9, 151.2}, 15, 45, 2, 2000);
+  const std::vector<PositionFix> track = steady_track({59.9, 10.7}, 12, 200, 2, 2000, kT0 + 86'400'000);
+  Stats fresh;
+  for (const PositionFix& f : track) fresh.add(f);
+  Stats used;
+  for (const PositionFix& f : before) used.add(f);
+  used.clear();
+  for (const PositionFix& f : track) used.add(f);
+  const StatsResult a = fresh.result(), b = used.result();
+  CHECK(a.points == 2000);
+  CHECK(a.distance_m == b.distance_m);  // exactly, not approximately
+  CHECK(a.avg_speed_kn == b.avg_speed_kn);
+}
+
 TEST_CASE("stats: fixes out of time order are measured in time order and never give negative distance") {
   const auto track = steady_track(LatLon{57.9, 11.7}, 12.0, 30.0, 5, 200);
   const StatsResult sorted = all(track);

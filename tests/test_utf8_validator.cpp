@@ -2,6 +2,11 @@
 // fast path): it must accept and reject exactly what the byte-at-a-time state machine does.
 #include <websocketpp/utf8_validator.hpp>
 
+#ifndef AISTRACK_WSPP_UTF8_FAST_PATH
+#error \
+    "not the patched websocketpp (cmake/WebsocketppCxx20.cmake): this test would compare the original with itself"
+#endif
+
 #include <doctest/doctest.h>
 
 #include <cstdint>

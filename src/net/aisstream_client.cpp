@@ -50,7 +50,10 @@ using Clock = std::chrono::steady_clock;
 
 // {"error": "..."} frames: the service's answer to a bad key or subscription. Checked on every
 // frame, so a data frame must be dismissed without scanning it: the first key decides, and only
-// frames too short to be an AIS message are searched anywhere.
+// frames too short to be an AIS message are searched anywhere. A long frame with "error" as a later
+// key is therefore handed on as data: the parser still counts and logs it as a service error, but the
+// client does not back off for it. Every error frame the service is known to send is the short
+// {"error": "..."}.
 bool looks_like_error_frame(std::string_view frame) {
   constexpr std::string_view kError = "\"error\"";
   constexpr std::size_t kShort = 256;  // a data frame's MetaData alone is longer

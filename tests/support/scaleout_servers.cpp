@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 #include <pwd.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -100,13 +101,29 @@ std::string create_database(int port) {
   return {};
 }
 
-// Stops a cluster cleanly (fast shutdown), so its data directory can be copied.
-void stop_postgres(ChildProcess& proc) {
+// Stops a cluster (fast shutdown); true when it shut down cleanly, so its data directory can be copied.
+bool stop_postgres(ChildProcess& proc) {
   proc.signal(SIGINT);
-  if (!proc.wait(20)) {
-    proc.signal(SIGKILL);
-    proc.wait(5);
+  const auto status = proc.wait(20);
+  if (status) return *status == 0;
+  proc.signal(SIGKILL);
+  proc.wait(5);
+  return false;
+}
+
+// The shared template folder may be used only if it is ours: a real directory owned by this user
+// (or, as root, by the user PostgreSQL runs as, see unprivileged_prefix) that nobody else can write.
+// Otherwise another local user could plant a postgresql.conf that runs their code in our tests.
+bool template_dir_is_ours(const fs::path& dir) {
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return false;
+  bool owner_ok = st.st_uid == ::geteuid();
+  if (!owner_ok && ::geteuid() == 0) {
+    const passwd* pw = ::getpwnam("postgres");
+    if (pw == nullptr) pw = ::getpwnam("nobody");
+    owner_ok = pw != nullptr && st.st_uid == pw->pw_uid;
   }
+  return owner_ok && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
 
 // A stopped cluster with the `aistrack` database and PostGIS made once per machine and user and
@@ -119,7 +136,11 @@ fs::path pg_template(std::string& why_not) {
   const fs::path base = fs::temp_directory_path() / ("aistrack-pg15-template-" + std::string(kRecipe) + "-" +
                                                      std::to_string(::geteuid()));
   std::error_code ec;
-  fs::create_directories(base, ec);
+  if (fs::create_directories(base, ec)) fs::permissions(base, fs::perms(0755), ec);
+  if (!template_dir_is_ours(base)) {
+    why_not = base.string() + " is not a folder only this user can write";
+    return {};
+  }
   if (fs::exists(base / "ready")) return base / "data";
   const int lock = ::open((base / "lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
   if (lock < 0 || ::flock(lock, LOCK_EX) != 0) {
@@ -140,7 +161,7 @@ fs::path pg_template(std::string& why_not) {
   const int port = free_port();
   why_not = launch_postgres(base, prefix, port, proc);
   if (why_not.empty()) why_not = create_database(port);
-  stop_postgres(*proc);
+  if (!stop_postgres(*proc) && why_not.empty()) why_not = "the template cluster did not shut down cleanly";
   if (!why_not.empty()) return {};
   std::ofstream(base / "ready") << "initdb, CREATE DATABASE aistrack, CREATE EXTENSION postgis\n";
   return base / "data";
@@ -160,10 +181,14 @@ std::unique_ptr<PgServer> PgServer::start(std::string& why_not) {
   const fs::path tpl = pg_template(template_error);
   bool copied = false;
   if (!tpl.empty()) {
-    std::error_code ec;
-    fs::copy(tpl, dir / "data", fs::copy_options::recursive, ec);
-    fs::permissions(dir / "data", fs::perms::owner_all, ec);  // postgres insists on 0700
-    copied = !ec;
+    std::error_code copy_ec, mode_ec;
+    fs::copy(tpl, dir / "data", fs::copy_options::recursive, copy_ec);
+    fs::permissions(dir / "data", fs::perms::owner_all, mode_ec);  // postgres insists on 0700
+    copied = !copy_ec && !mode_ec;
+    if (!copied) {  // half a copy (a full disk): start over with initdb
+      template_error = "copy failed: " + (copy_ec ? copy_ec : mode_ec).message();
+      fs::remove_all(dir / "data", copy_ec);
+    }
   }
   const auto prefix = unprivileged_prefix(dir, why_not);  // chowns the copy too
   if (!why_not.empty()) return nullptr;
