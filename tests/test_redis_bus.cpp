@@ -286,7 +286,7 @@ TEST_CASE("redis bus: two buses on a real redis-server exchange states, skip the
   REQUIRE(test::wait_for([&] { return bus2->status().overall() == RedisState::down; }, 10));
   CHECK_FALSE(bus2->status().last_error.empty());
   bus1->publish({full_state()});  // no Redis: given up and counted, never blocking the caller
-  REQUIRE(redis->restart());
+  REQUIRE_MESSAGE(redis->restart(), redis->log());
   REQUIRE(test::wait_for([&] { return connected(*bus1) && connected(*bus2); }, 15));
   CHECK(bus2->status().reconnects >= 1);
   // The App catches up from the Store on each (re)subscription.

@@ -9,8 +9,15 @@
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdlib>
 #include <memory>
+#include <thread>
 
 namespace {
 using aistrack::test::scaleout_available;
@@ -84,5 +91,27 @@ TEST_CASE("scale-out harness: a real redis-server delivers a publish and comes b
   redisContext* down = redisConnectWithTimeout("127.0.0.1", redis->port(), timeout);
   CHECK((down == nullptr || down->err != 0));
   if (down != nullptr) redisFree(down);
-  REQUIRE(redis->restart());
+  {
+    // Another process holds the port for a moment (a parallel test's listener): restart() waits it out.
+    const int holder = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(redis->port()));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const int one = 1;
+    ::setsockopt(holder, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    REQUIRE(::bind(holder, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(holder, 1) == 0);
+    std::thread release([holder] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+      ::close(holder);
+    });
+    const bool up = redis->restart();
+    release.join();
+    REQUIRE_MESSAGE(up, redis->log());
+  }
+  redisContext* again = redisConnectWithTimeout("127.0.0.1", redis->port(), timeout);
+  REQUIRE(again != nullptr);
+  CHECK(again->err == 0);
+  redisFree(again);
 }

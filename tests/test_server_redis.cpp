@@ -179,7 +179,7 @@ TEST_CASE(
   }
   CHECK_FALSE(vessels_of(b).empty());  // what B learnt stays in memory
 
-  REQUIRE(redis->restart());
+  REQUIRE_MESSAGE(redis->restart(), redis->log());
   require_password(*redis);
   REQUIRE(
       test::wait_for([&] { return b.redis_state() == "connected" && a.redis_state() == "connected"; }, 60));
@@ -224,7 +224,7 @@ TEST_CASE("server redis: after an outage B catches up from the shared database w
   CHECK(b.get("/v1/ais/" + std::to_string(stored[0])).status == 404);
   const auto live_b = subscribed(b);
 
-  REQUIRE(redis->restart());
+  REQUIRE_MESSAGE(redis->restart(), redis->log());
   REQUIRE(test::wait_for([&] { return vessels_of(b).size() == 3; }, 60));  // backoff up to 30 s
   CHECK(b.get("/v1/ais/" + std::to_string(stored[0])).status == 200);
   CHECK(b.redis_count("caught_up") == 3);

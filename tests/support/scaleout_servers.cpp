@@ -11,6 +11,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 namespace fs = std::filesystem;
 
@@ -266,13 +267,23 @@ std::unique_ptr<RedisServer> RedisServer::start(std::string& why_not) {
 }
 
 bool RedisServer::launch() {
-  proc_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{kRedisBin.string(), "--port", std::to_string(port_), "--bind", "127.0.0.1",
-                               "--save", "", "--appendonly", "no", "--dir", dir_->path().string(),
-                               "--daemonize", "no"},
-      std::vector<std::string>{}, dir_->path() / "redis.log");
+  const auto spawn = [&] {
+    proc_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{kRedisBin.string(), "--port", std::to_string(port_), "--bind", "127.0.0.1",
+                                 "--save", "", "--appendonly", "no", "--dir", dir_->path().string(),
+                                 "--daemonize", "no"},
+        std::vector<std::string>{}, dir_->path() / "redis.log");
+  };
+  spawn();
   return wait_for(
       [&] {
+        // An exit means it could not start, most likely because another process holds the port for
+        // a moment (restart() must use the same port, and parallel tests pick free ports too): try again.
+        if (proc_->wait(0).has_value()) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+          spawn();
+          return false;
+        }
         const timeval timeout{1, 0};
         redisContext* c = redisConnectWithTimeout("127.0.0.1", port_, timeout);
         bool ok = false;
@@ -297,5 +308,7 @@ void RedisServer::stop() {
 }
 
 bool RedisServer::restart() { return launch(); }
+
+std::string RedisServer::log() const { return slurp(dir_->path() / "redis.log"); }
 
 }  // namespace aistrack::test

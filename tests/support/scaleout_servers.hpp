@@ -59,8 +59,10 @@ class RedisServer {
   [[nodiscard]] int port() const noexcept { return port_; }
   /// Stops it (SIGKILL), to test instances that lose Redis; restart() brings it back on the same port.
   void stop();
-  /// Starts it again on the same port; false if it did not come up.
+  /// Starts it again on the same port; false if it did not come up (log() says why).
   bool restart();
+  /// What redis-server wrote (its log file), for failure messages.
+  [[nodiscard]] std::string log() const;
 
  private:
   RedisServer() = default;
