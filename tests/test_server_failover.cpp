@@ -62,16 +62,25 @@ long long number(const std::string& url, const std::string& sql) {
   db.url = url;
   return aistrack::test::count_in(db, sql);
 }
+// A PostgreSQL cluster with a fresh schema `schema` (its URL in `url`), or nullptr once
+// scaleout_available has reported why the test skips.
+std::unique_ptr<aistrack::test::PgServer> pg_with_schema(const std::string& schema, std::string& url) {
+  std::string why_not;
+  auto pg = aistrack::test::PgServer::start(why_not);
+  if (!scaleout_available(pg.get(), why_not)) return nullptr;
+  url = pg->fresh_schema_url(schema);
+  REQUIRE_MESSAGE(!url.starts_with("error"), url);
+  return pg;
+}
 }  // namespace
 
 TEST_CASE(
     "server failover: the follower takes over ingest within LEADER_TAKEOVER_S, nothing committed is lost, "
     "no position is stored twice") {
   std::string why_not;
-  const auto pg = aistrack::test::PgServer::start(why_not);
-  if (!scaleout_available(pg.get(), why_not)) return;
-  const std::string url = pg->fresh_schema_url("failover");
-  REQUIRE_MESSAGE(!url.starts_with("error"), url);
+  std::string url;
+  const auto pg = pg_with_schema("failover", url);
+  if (!pg) return;
   const auto redis = aistrack::test::RedisServer::start(why_not);
   if (!scaleout_available(redis.get(), why_not)) return;
 
@@ -161,11 +170,9 @@ TEST_CASE(
 TEST_CASE(
     "server failover: a leader that hangs is replaced within LEADER_TAKEOVER_S and steps down when it "
     "wakes") {
-  std::string why_not;
-  const auto pg = aistrack::test::PgServer::start(why_not);
-  if (!scaleout_available(pg.get(), why_not)) return;
-  const std::string url = pg->fresh_schema_url("hang");
-  REQUIRE_MESSAGE(!url.starts_with("error"), url);
+  std::string url;
+  const auto pg = pg_with_schema("hang", url);
+  if (!pg) return;
   // The simulator as the feed; a short bound so the test is quick.
   const std::vector<std::string> env = {"DB_URL=" + url,           "SOURCE=simulator",
                                         "SIM_VESSELS=5",           "LEADER_TAKEOVER_S=4",
@@ -208,11 +215,9 @@ TEST_CASE("server failover: a DB_URL password never reaches the output, whatever
 }
 
 TEST_CASE("server failover: a watch list changed through a follower reaches the leader's ingest") {
-  std::string why_not;
-  const auto pg = aistrack::test::PgServer::start(why_not);
-  if (!scaleout_available(pg.get(), why_not)) return;
-  const std::string url = pg->fresh_schema_url("control");
-  REQUIRE_MESSAGE(!url.starts_with("error"), url);
+  std::string url;
+  const auto pg = pg_with_schema("control", url);
+  if (!pg) return;
   const std::vector<std::string> env = {"DB_URL=" + url, "SOURCE=simulator", "SIM_VESSELS=6",
                                         "FOLLOWER_REFRESH_MS=300", "AISSTREAM_API_KEY="};
   aistrack::test::ServerProcess a(kServer, env);
@@ -242,11 +247,9 @@ TEST_CASE("server failover: a watch list changed through a follower reaches the 
 
 TEST_CASE(
     "server failover: a follower re-reads only the vessels seen lately, and every vessel once a minute") {
-  std::string why_not;
-  const auto pg = aistrack::test::PgServer::start(why_not);
-  if (!scaleout_available(pg.get(), why_not)) return;
-  const std::string url = pg->fresh_schema_url("refresh");
-  REQUIRE_MESSAGE(!url.starts_with("error"), url);
+  std::string url;
+  const auto pg = pg_with_schema("refresh", url);
+  if (!pg) return;
   // 2,000 vessels last seen two hours ago (a long-running fleet's stale majority), then a live feed of 10.
   const aistrack::TimeMs now = std::chrono::duration_cast<std::chrono::milliseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())

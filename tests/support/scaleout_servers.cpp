@@ -73,6 +73,11 @@ std::string run_initdb(const fs::path& dir, const std::vector<std::string>& pref
   return {};
 }
 
+// libpq connection string for `dbname` of the cluster on `port`.
+std::string db_conninfo(int port, const char* dbname) {
+  return "host=127.0.0.1 port=" + std::to_string(port) + " user=aistrack dbname=" + dbname;
+}
+
 // postgres on dir/data at `port`, answering on the admin database when it returns empty.
 std::string launch_postgres(const fs::path& dir, const std::vector<std::string>& prefix, int port,
                             std::unique_ptr<ChildProcess>& proc) {
@@ -83,15 +88,10 @@ std::string launch_postgres(const fs::path& dir, const std::vector<std::string>&
                 "-k", dir.string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c",
                 "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=60"}),
       std::vector<std::string>{}, dir / "postgres.log");
-  const std::string admin =
-      "host=127.0.0.1 port=" + std::to_string(port) + " user=aistrack dbname=postgres connect_timeout=2";
+  const std::string admin = db_conninfo(port, "postgres") + " connect_timeout=2";
   if (!wait_for([&] { return PQping(admin.c_str()) == PQPING_OK; }, 30))
     return "postgres did not accept connections within 30 s: " + slurp(dir / "postgres.log");
   return {};
-}
-
-std::string db_conninfo(int port, const char* dbname) {
-  return "host=127.0.0.1 port=" + std::to_string(port) + " user=aistrack dbname=" + dbname;
 }
 
 // The `aistrack` database with PostGIS (when installed); empty on success.
@@ -210,10 +210,7 @@ std::unique_ptr<PgServer> PgServer::start(std::string& why_not) {
 }
 
 PgServer::~PgServer() {
-  if (proc_) {
-    proc_->signal(SIGINT);  // fast shutdown: roll back and exit
-    if (!proc_->wait(20)) proc_->signal(SIGKILL);
-  }
+  if (proc_) static_cast<void>(stop_postgres(*proc_));
 }
 
 std::string PgServer::url() const {
@@ -221,13 +218,11 @@ std::string PgServer::url() const {
 }
 
 std::string PgServer::exec(const std::string& sql) const {
-  return run_sql("host=127.0.0.1 port=" + std::to_string(port_) + " user=aistrack dbname=aistrack", sql);
+  return run_sql(db_conninfo(port_, "aistrack"), sql);
 }
 
 std::string PgServer::query(const std::string& sql) const {
-  const std::string conninfo =
-      "host=127.0.0.1 port=" + std::to_string(port_) + " user=aistrack dbname=aistrack";
-  PGconn* c = PQconnectdb(conninfo.c_str());
+  PGconn* c = PQconnectdb(db_conninfo(port_, "aistrack").c_str());
   std::string out;
   PGresult* r = PQexec(c, sql.c_str());
   if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) >= 1 && PQnfields(r) >= 1) {
